@@ -1,0 +1,43 @@
+# Ember's front door. Every target does its own set-up, so each works on a
+# fresh Debian 12 machine.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= 2
+SANITIZE ?= OFF
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test unit-test demo bench controlplane-build clean format
+
+all: build
+
+deps:
+	@bash hack/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DEMBER_SANITIZE=$(SANITIZE) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# kube-apiserver and etcd for the control-plane tests, built once and cached
+# under ~/.cache/ember.
+controlplane-build:
+	@bash hack/controlplane.sh build
+
+test: build controlplane-build
+	@bash hack/run-tests.sh $(BUILD_DIR) $(CTEST_ARGS)
+
+unit-test: build
+	@cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j$(JOBS)
+
+demo: build
+	@bash hack/demo.sh $(BUILD_DIR)
+
+bench: build
+	@bash bench/run.sh $(BUILD_DIR)
+
+format:
+	@find common runtime operator examples bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

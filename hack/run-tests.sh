@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test suite: unit, integration and control-plane. The control
+# plane is started by the control-plane tests' GoogleTest environment and
+# stopped again when they finish.
+set -euo pipefail
+build=${1:-build}
+shift || true
+cd "$build"
+ctest --output-on-failure --timeout 900 "$@"
