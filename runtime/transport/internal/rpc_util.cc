@@ -1,0 +1,97 @@
+#include "runtime/transport/internal/rpc_util.h"
+
+#include <grpc/grpc.h>
+
+#include "common/log.h"
+#include "runtime/metrics/metrics.h"
+#include "runtime/transport/auth.h"
+#include "runtime/transport/grpc_status.h"
+
+namespace ember::transport::internal {
+namespace {
+// Clients ping idle connections so a vanished peer is noticed even when the
+// application is quiet; servers must allow pings at least that often.
+constexpr int kKeepaliveTimeMs = 30'000;
+constexpr int kKeepaliveTimeoutMs = 10'000;
+constexpr int kMinPingIntervalMs = 20'000;
+}  // namespace
+
+grpc::ChannelArguments ClientChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Each ShuffleClient/DriverClient channel is its own connection; sharing a
+  // subchannel with an unrelated channel would couple their lifetimes.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return args;
+}
+
+void ConfigureServer(grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder->SetMaxSendMessageSize(kMaxMessageBytes);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              kMinPingIntervalMs);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+}
+
+std::string JoinHostPort(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos && host.front() != '[') {
+    return "[" + host + "]:" + std::to_string(port);
+  }
+  return host + ":" + std::to_string(port);
+}
+
+grpc::Status CheckSecret(const grpc::CallbackServerContext& ctx, const std::string& secret,
+                         Metrics* metrics, std::string_view rpc) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find(grpc::string_ref(kSecretMetadataKey.data(), kSecretMetadataKey.size()));
+  if (it != md.end() && !secret.empty() &&
+      SecretsEqual(std::string_view(it->second.data(), it->second.size()), secret)) {
+    return grpc::Status::OK;
+  }
+  if (metrics != nullptr) metrics->auth_failures_total->Increment();
+  EMBER_LOG(kWarning) << "refused " << rpc << " from " << ctx.peer() << ": "
+                      << (it == md.end() ? "no" : "wrong") << " application secret";
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong application secret");
+}
+
+void PrepareClientContext(grpc::ClientContext* ctx, const std::string& secret,
+                          std::chrono::seconds deadline) {
+  ctx->AddMetadata(std::string(kSecretMetadataKey), secret);
+  ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+}
+
+void ChunkReader::Start() {
+  StartRead(&chunk_);
+  StartCall();
+}
+
+void ChunkReader::OnReadDone(bool ok) {
+  if (!ok) return;  // the stream is over; OnDone brings the status
+  local_error_ = on_chunk_(chunk_);
+  if (!local_error_.ok()) {
+    // Stop the server rather than leave it blocked on flow control.
+    ctx_.TryCancel();
+    return;
+  }
+  StartRead(&chunk_);
+}
+
+void ChunkReader::OnDone(const grpc::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = status;
+  done_ = true;
+  cv_.notify_all();
+}
+
+Status ChunkReader::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return done_; });
+  if (!local_error_.ok()) return local_error_;
+  return FromGrpcStatus(status_);
+}
+
+}  // namespace ember::transport::internal

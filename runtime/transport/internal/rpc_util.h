@@ -1,0 +1,86 @@
+// Pieces shared by Ember's gRPC servers and clients: limits, channel and
+// server arguments, the secret check, client context set-up, and a blocking
+// reader of chunked server streams built on the callback API.
+//
+// Internal to runtime/transport. Thread-safety: free functions are pure or
+// touch only their arguments; a ChunkReader is used by one caller thread
+// plus gRPC's threads, synchronised internally.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <grpcpp/support/client_callback.h>
+
+#include "common/status.h"
+#include "runtime/proto/ember.pb.h"
+
+namespace ember {
+class Metrics;
+}
+
+namespace ember::transport::internal {
+
+// Result bytes ride on TaskStatus and closures on LaunchTask; both can be
+// large, and gRPC's 4 MiB default would cut them off.
+inline constexpr int kMaxMessageBytes = 256 * 1024 * 1024;
+// Downloads move in chunks of this size: large enough to amortise per-message
+// cost, small enough to keep flow control responsive.
+inline constexpr size_t kChunkBytes = 1024 * 1024;
+
+// Arguments for every Ember client channel (message limits, keepalive).
+grpc::ChannelArguments ClientChannelArgs();
+// Message limits and keepalive policy for every Ember server.
+void ConfigureServer(grpc::ServerBuilder* builder);
+// "host:port", bracketing IPv6 literals.
+std::string JoinHostPort(const std::string& host, int port);
+
+// OK when the call's "x-ember-secret" metadata equals `secret`; otherwise
+// UNAUTHENTICATED, logged and counted in metrics->auth_failures_total.
+grpc::Status CheckSecret(const grpc::CallbackServerContext& ctx, const std::string& secret,
+                         Metrics* metrics, std::string_view rpc);
+
+// Adds the secret metadata and the deadline every Ember call carries.
+void PrepareClientContext(grpc::ClientContext* ctx, const std::string& secret,
+                          std::chrono::seconds deadline);
+
+// Reads a server stream of Chunk messages for a caller that blocks until the
+// stream is over. Usage: construct, bind with stub->async()->Rpc(ctx(), &req,
+// &reader), Start(), Wait(). `on_chunk` runs on a gRPC thread, one chunk at a
+// time and in order; a non-OK return cancels the call and becomes the result.
+class ChunkReader : public grpc::ClientReadReactor<proto::Chunk> {
+ public:
+  using OnChunk = std::function<Status(const proto::Chunk&)>;
+  explicit ChunkReader(OnChunk on_chunk) : on_chunk_(std::move(on_chunk)) {}
+
+  grpc::ClientContext* ctx() { return &ctx_; }
+  void Start();
+  // Blocks until gRPC is done with the call; the reader may then be destroyed.
+  Status Wait();
+
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  OnChunk on_chunk_;
+  grpc::ClientContext ctx_;
+  proto::Chunk chunk_;
+  Status local_error_;  // written only by reactions, read after OnDone
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  grpc::Status status_;  // guarded by mu_
+};
+
+}  // namespace ember::transport::internal
