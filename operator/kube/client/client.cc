@@ -1,0 +1,337 @@
+#include "operator/kube/client/client.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/ssl.hpp>
+#include <cpprest/http_client.h>
+
+#include "common/log.h"
+#include "operator/kube/config/token_source.h"
+#include "operator/kube/core/backoff.h"
+#include "operator/kube/core/retry.h"
+
+namespace ember::kube {
+namespace {
+
+using nlohmann::json;
+namespace http = web::http;
+namespace http_client = web::http::client;
+
+// Beyond the server-side timeoutSeconds, how long a watch may stay silent
+// before the client declares the connection dead. It covers the gap between
+// the server's deadline and its closing the stream.
+constexpr std::chrono::seconds kWatchSilenceMargin{30};
+constexpr size_t kWatchReadBytes = 64 * 1024;
+
+struct RawResponse {
+  int code = 0;
+  std::string body;
+  std::optional<std::chrono::milliseconds> retry_after;
+};
+
+void ConfigureTls(boost::asio::ssl::context& ctx, const ClientConfig& config) {
+  if (!config.ca_pem.empty()) {
+    // add_certificate_authority takes only the first certificate of a
+    // buffer; a kubeconfig CA may be a bundle.
+    std::string_view rest = config.ca_pem;
+    constexpr std::string_view kEnd = "-----END CERTIFICATE-----";
+    while (true) {
+      size_t end = rest.find(kEnd);
+      if (end == std::string_view::npos) break;
+      std::string_view one = rest.substr(0, end + kEnd.size());
+      ctx.add_certificate_authority(boost::asio::buffer(one.data(), one.size()));
+      rest.remove_prefix(end + kEnd.size());
+    }
+  }
+  if (!config.client_cert_pem.empty()) {
+    ctx.use_certificate_chain(
+        boost::asio::buffer(config.client_cert_pem.data(), config.client_cert_pem.size()));
+    ctx.use_private_key(
+        boost::asio::buffer(config.client_key_pem.data(), config.client_key_pem.size()),
+        boost::asio::ssl::context::pem);
+  }
+}
+
+http_client::http_client_config HttpConfig(const ClientConfig& config,
+                                           std::chrono::seconds timeout) {
+  http_client::http_client_config http_config;
+  http_config.set_timeout(timeout);
+  http_config.set_validate_certificates(!config.insecure_skip_tls_verify);
+  http_config.set_ssl_context_callback(
+      [config](boost::asio::ssl::context& ctx) { ConfigureTls(ctx, config); });
+  return http_config;
+}
+
+std::string ExceptionMessage(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+struct Client::Impl {
+  ClientConfig config;
+  TokenSource tokens;
+  std::unique_ptr<http_client::http_client> http;
+
+  explicit Impl(ClientConfig c)
+      : config(std::move(c)), tokens(config.bearer_token, config.token_file) {}
+
+  Result<http::http_request> Prepare(const HttpRequest& request) {
+    http::http_request out{http::method(request.method)};
+    out.set_request_uri(web::uri(request.Target()));
+    out.headers().add("Accept", "application/json");
+    out.headers().add("User-Agent", config.user_agent);
+    ASSIGN_OR_RETURN(std::string token, tokens.Token());
+    if (!token.empty()) out.headers().add("Authorization", "Bearer " + token);
+    if (!request.content_type.empty()) out.set_body(request.body, request.content_type);
+    return out;
+  }
+
+  // One attempt, no retries. Exceptions become transport errors.
+  ApiResult<RawResponse> SendOnce(const HttpRequest& request) {
+    try {
+      Result<http::http_request> prepared = Prepare(request);
+      if (!prepared.ok()) return ClientError(prepared.status());
+      http::http_response response = http->request(*prepared).get();
+      RawResponse raw;
+      raw.code = response.status_code();
+      raw.body = response.extract_utf8string(true).get();
+      auto it = response.headers().find("Retry-After");
+      if (it != response.headers().end()) raw.retry_after = ParseRetryAfter(it->second);
+      return raw;
+    } catch (...) {
+      return TransportError(request.method + " " + request.path + ": " +
+                            ExceptionMessage(std::current_exception()));
+    }
+  }
+
+  ApiResult<json> Do(const HttpRequest& request) {
+    ExponentialBackoff backoff(
+        ExponentialBackoff::Options{config.retry_min_delay, config.retry_max_delay, 2.0, 0.5, 0});
+    bool reauthenticated = false;
+    for (int attempt = 0;; ++attempt) {
+      ApiResult<RawResponse> sent = SendOnce(request);
+      std::chrono::milliseconds delay{0};
+      if (!sent.ok()) {
+        const bool retryable = sent.error().code == StatusCode::kUnavailable &&
+                               request.method == "GET" && attempt < config.max_retries;
+        if (!retryable) return sent.error();
+        delay = backoff.Next();
+        EMBER_LOG(kDebug) << "kube: retrying " << request.path << " in " << delay.count()
+                          << " ms: " << sent.error().message;
+      } else {
+        RawResponse& raw = *sent;
+        if (raw.code >= 200 && raw.code < 300) {
+          if (raw.body.empty()) return json::object();
+          json parsed = json::parse(raw.body, nullptr, /*allow_exceptions=*/false);
+          if (parsed.is_discarded()) {
+            return DecodeError(request.method + " " + request.path +
+                               ": response body is not JSON (" + std::to_string(raw.body.size()) +
+                               " bytes)");
+          }
+          return parsed;
+        }
+        if (raw.code == 401 && tokens.from_file() && !reauthenticated) {
+          // The token may have rotated under us.
+          tokens.Invalidate();
+          reauthenticated = true;
+          --attempt;
+          continue;
+        }
+        if (!IsRetryableHttpCode(raw.code) || attempt >= config.max_retries) {
+          return ApiErrorFromResponse(raw.code, raw.body);
+        }
+        delay = raw.retry_after ? *raw.retry_after : backoff.Next();
+        EMBER_LOG(kDebug) << "kube: HTTP " << raw.code << " on " << request.path
+                          << ", retrying in " << delay.count() << " ms";
+      }
+      std::this_thread::sleep_for(delay);
+    }
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::FromConfig(ClientConfig config) {
+  if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {
+    return InvalidArgumentError("server \"" + config.server + "\" is not an http(s) URL");
+  }
+  if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
+    return InvalidArgumentError("a client certificate needs its key and vice versa");
+  }
+  // Apply the TLS material once to a scratch context so that a bad PEM fails
+  // here, as a Status, rather than inside every request.
+  try {
+    boost::asio::ssl::context scratch(boost::asio::ssl::context::tls_client);
+    ConfigureTls(scratch, config);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("TLS material in the client config: ") + e.what());
+  }
+  auto impl = std::make_unique<Impl>(std::move(config));
+  try {
+    impl->http = std::make_unique<http_client::http_client>(
+        web::uri(impl->config.server), HttpConfig(impl->config, impl->config.request_timeout));
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("server URL: ") + e.what());
+  }
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+const ClientConfig& Client::config() const { return impl_->config; }
+
+ApiResult<json> Client::Do(const HttpRequest& request) { return impl_->Do(request); }
+
+ApiResult<json> Client::Get(const GroupVersionResource& gvr, std::string_view ns,
+                            std::string_view name, std::string_view subresource) {
+  Result<HttpRequest> request = BuildGet(gvr, ns, name, subresource);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<json> Client::List(const GroupVersionResource& gvr, std::string_view ns,
+                             const ListOptions& options) {
+  Result<HttpRequest> request = BuildList(gvr, ns, options);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<ListResult> Client::ListAll(const GroupVersionResource& gvr, std::string_view ns,
+                                      const ListOptions& options) {
+  ListResult result;
+  ListOptions page_options = options;
+  while (true) {
+    ApiResult<json> page = List(gvr, ns, page_options);
+    if (!page.ok()) return page.error();
+    ++result.pages;
+    json& list = *page;
+    if (auto items = list.find("items"); items != list.end() && items->is_array()) {
+      for (auto& item : *items) result.items.push_back(std::move(item));
+    }
+    const json& metadata = list.value("metadata", json::object());
+    std::string next = metadata.value("continue", "");
+    if (next.empty()) {
+      result.resource_version = metadata.value("resourceVersion", "");
+      return result;
+    }
+    page_options.continue_token = std::move(next);
+    // A continue token already pins the snapshot; resourceVersion must not
+    // be sent with it.
+    page_options.resource_version.clear();
+    page_options.resource_version_match.clear();
+  }
+}
+
+ApiResult<json> Client::Create(const GroupVersionResource& gvr, std::string_view ns,
+                               const json& object) {
+  Result<HttpRequest> request = BuildCreate(gvr, ns, object);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<json> Client::Update(const GroupVersionResource& gvr, const json& object) {
+  Result<HttpRequest> request = BuildUpdate(gvr, object);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<json> Client::UpdateStatus(const GroupVersionResource& gvr, const json& object) {
+  Result<HttpRequest> request = BuildUpdate(gvr, object, "status");
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<json> Client::Delete(const GroupVersionResource& gvr, std::string_view ns,
+                               std::string_view name, const DeleteOptions& options) {
+  Result<HttpRequest> request = BuildDelete(gvr, ns, name, options);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<json> Client::MergePatch(const GroupVersionResource& gvr, std::string_view ns,
+                                   std::string_view name, const json& patch,
+                                   std::string_view subresource) {
+  Result<HttpRequest> request = BuildMergePatch(gvr, ns, name, patch, subresource);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<json> Client::Apply(const GroupVersionResource& gvr, const json& object,
+                              const ApplyOptions& options, std::string_view subresource) {
+  Result<HttpRequest> request = BuildApply(gvr, object, options, subresource);
+  if (!request.ok()) return request.status();
+  return Do(*request);
+}
+
+ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_view ns,
+                                  const WatchOptions& options, const WatchCallback& on_event,
+                                  std::stop_token stop) {
+  Result<HttpRequest> built = BuildWatch(gvr, ns, options);
+  if (!built.ok()) return built.status();
+  const HttpRequest& request = *built;
+  pplx::cancellation_token_source cancel;
+  std::stop_callback on_stop(stop, [&cancel] { cancel.cancel(); });
+  try {
+    // A client of its own: its inactivity timeout is the silence detector,
+    // and it must not be the short per-request one.
+    http_client::http_client watch_http(
+        web::uri(impl_->config.server),
+        HttpConfig(impl_->config,
+                   std::chrono::seconds(options.timeout_seconds) + kWatchSilenceMargin));
+    Result<http::http_request> prepared = impl_->Prepare(request);
+    if (!prepared.ok()) return prepared.status();
+    http::http_response response = watch_http.request(*prepared, cancel.get_token()).get();
+    if (response.status_code() != 200) {
+      if (response.status_code() == 401) impl_->tokens.Invalidate();
+      std::string body = response.extract_utf8string(true).get();
+      return ApiErrorFromResponse(response.status_code(), body);
+    }
+    auto buffer = response.body().streambuf();
+    std::vector<char> chunk(kWatchReadBytes);
+    WatchEventDecoder decoder;
+    std::vector<WatchEvent> events;
+    while (true) {
+      if (stop.stop_requested()) return WatchEnd::kCancelled;
+      // Block for the first byte, then take whatever else has arrived: this
+      // yields events as soon as their chunk lands, without a read per byte.
+      size_t n = buffer.getn(reinterpret_cast<uint8_t*>(chunk.data()), 1).get();
+      if (n == 0) {
+        Status finished = decoder.Finish();
+        if (!finished.ok()) return DecodeError(finished.message());
+        return WatchEnd::kServerClosed;
+      }
+      size_t available = std::min(buffer.in_avail(), chunk.size() - 1);
+      if (available > 0) {
+        // Already buffered, so this completes without waiting.
+        n += buffer.getn(reinterpret_cast<uint8_t*>(chunk.data()) + 1, available).get();
+      }
+      events.clear();
+      Status fed = decoder.Feed(std::string_view(chunk.data(), n), &events);
+      for (auto& event : events) {
+        if (event.type == WatchEventType::kError) {
+          return ApiErrorFromStatusObject(event.object);
+        }
+        if (!on_event(std::move(event))) return WatchEnd::kStoppedByCaller;
+      }
+      // Events decoded before the corrupt line were good and were delivered.
+      if (!fed.ok()) return DecodeError(fed.message());
+    }
+  } catch (...) {
+    if (stop.stop_requested()) return WatchEnd::kCancelled;
+    return TransportError("watch " + request.path + ": " +
+                          ExceptionMessage(std::current_exception()));
+  }
+}
+
+}  // namespace ember::kube

@@ -1,0 +1,115 @@
+// The Kubernetes REST client: typed operations over HTTPS (cpprestsdk).
+//
+// Every operation addresses a resource by group, version and resource, so
+// core objects (ConfigMaps, Leases) and custom resources go through the same
+// calls. Objects are nlohmann::json, exactly as the API returns them.
+//
+// Errors: each call returns ApiResult<T>; a failure keeps the API's Status
+// (code, reason, message), so callers test IsConflict(), IsNotFound()...
+// Nothing throws: exceptions from cpprestsdk and JSON parsing are caught here
+// and become ApiErrors.
+//
+// Retries: 429 and 5xx responses are retried up to config.max_retries times
+// with jittered exponential backoff (config.retry_min_delay doubling to
+// retry_max_delay); a Retry-After header replaces the backoff delay. A failure
+// with no response at all (connection refused, reset, timeout) is retried only
+// for GET, because a write may have been applied before the connection broke.
+// A 401 with a token file re-reads the token once and retries.
+//
+// Watch: streams events to a callback as they arrive, decoding the chunked
+// body incrementally; it returns when the server ends the stream, the
+// callback asks to stop, the stop token fires, or an error occurs. A watch
+// that receives nothing for timeout_seconds + 30 s is considered dead.
+//
+// Thread-safety: a Client may be used from any number of threads at once;
+// concurrent watches are independent.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "operator/kube/config/config.h"
+#include "operator/kube/core/api_error.h"
+#include "operator/kube/core/resource.h"
+#include "operator/kube/core/watch_event.h"
+
+namespace ember::kube {
+
+// Why a watch returned without an error.
+enum class WatchEnd {
+  kServerClosed,   // the server ended the stream (timeoutSeconds elapsed)
+  kStoppedByCaller,  // the callback returned false
+  kCancelled,      // the stop token fired
+};
+
+// All pages of a list, concatenated.
+struct ListResult {
+  std::vector<nlohmann::json> items;
+  // The list's metadata.resourceVersion: where a watch resumes.
+  std::string resource_version;
+  int pages = 0;
+};
+
+class Client {
+ public:
+  // Validates the configuration (server URL, PEM material) up front.
+  static Result<std::unique_ptr<Client>> FromConfig(ClientConfig config);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const ClientConfig& config() const;
+
+  ApiResult<nlohmann::json> Get(const GroupVersionResource& gvr, std::string_view ns,
+                                std::string_view name, std::string_view subresource = {});
+  // One page: the List object, with metadata.continue when more remain.
+  ApiResult<nlohmann::json> List(const GroupVersionResource& gvr, std::string_view ns,
+                                 const ListOptions& options = {});
+  // Follows continue tokens until the last page. A 410 means the snapshot the
+  // continue token refers to was compacted; start over.
+  ApiResult<ListResult> ListAll(const GroupVersionResource& gvr, std::string_view ns,
+                                const ListOptions& options = {});
+  ApiResult<nlohmann::json> Create(const GroupVersionResource& gvr, std::string_view ns,
+                                   const nlohmann::json& object);
+  // PUT; fails with 409 Conflict when metadata.resourceVersion is stale.
+  ApiResult<nlohmann::json> Update(const GroupVersionResource& gvr, const nlohmann::json& object);
+  // PUT to the status subresource: only .status changes.
+  ApiResult<nlohmann::json> UpdateStatus(const GroupVersionResource& gvr,
+                                         const nlohmann::json& object);
+  // Returns the API's answer: the deleted object, or a Status when deletion
+  // is still in progress.
+  ApiResult<nlohmann::json> Delete(const GroupVersionResource& gvr, std::string_view ns,
+                                   std::string_view name, const DeleteOptions& options = {});
+  ApiResult<nlohmann::json> MergePatch(const GroupVersionResource& gvr, std::string_view ns,
+                                       std::string_view name, const nlohmann::json& patch,
+                                       std::string_view subresource = {});
+  ApiResult<nlohmann::json> Apply(const GroupVersionResource& gvr, const nlohmann::json& object,
+                                  const ApplyOptions& options = {},
+                                  std::string_view subresource = {});
+
+  // Sends a prepared request with the retry policy above; for requests the
+  // typed calls do not cover (TokenRequest, say).
+  ApiResult<nlohmann::json> Do(const HttpRequest& request);
+
+  // Called for each event; return false to end the watch. ERROR events are
+  // not passed on: they end the watch with their Status as the ApiError
+  // (a 410 there means the resourceVersion expired).
+  using WatchCallback = std::function<bool(WatchEvent&&)>;
+  ApiResult<WatchEnd> Watch(const GroupVersionResource& gvr, std::string_view ns,
+                            const WatchOptions& options, const WatchCallback& on_event,
+                            std::stop_token stop = {});
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ember::kube

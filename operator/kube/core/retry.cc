@@ -1,0 +1,25 @@
+#include "operator/kube/core/retry.h"
+
+#include <charconv>
+#include <cstdint>
+
+namespace ember::kube {
+
+bool IsRetryableHttpCode(int http_code) { return http_code == 429 || http_code >= 500; }
+
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
+                                                         std::chrono::milliseconds cap) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 0) {
+    return std::nullopt;
+  }
+  const int64_t cap_seconds = std::chrono::duration_cast<std::chrono::seconds>(cap).count();
+  if (seconds > cap_seconds) return cap;
+  return std::chrono::milliseconds(seconds * 1000);
+}
+
+}  // namespace ember::kube

@@ -1,0 +1,25 @@
+// Which responses to retry, and how long the server asks us to wait.
+//
+// 429 (the API server's priority-and-fairness or a webhook throttling us) and
+// 5xx (an API server restarting, an etcd leader election) are transient; the
+// request is retried with backoff, and a Retry-After header overrides the
+// backoff's delay. Everything else is an answer and goes back to the caller.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+namespace ember::kube {
+
+bool IsRetryableHttpCode(int http_code);
+
+// Parses a Retry-After value given in seconds (the API server's form); the
+// HTTP-date form and garbage give nullopt. Values above `cap` are capped so
+// that a confused server cannot park a client for a day.
+std::optional<std::chrono::milliseconds> ParseRetryAfter(
+    std::string_view value, std::chrono::milliseconds cap = std::chrono::seconds(60));
+
+}  // namespace ember::kube

@@ -1,0 +1,48 @@
+#include "operator/workqueue/workers.h"
+
+#include "common/log.h"
+
+namespace ember::workqueue {
+
+WorkerPool::WorkerPool(WorkQueue* queue, int workers, Handler handler)
+    : queue_(queue), handler_(std::move(handler)) {
+  threads_.reserve(static_cast<size_t>(workers));
+  for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+void WorkerPool::Stop() {
+  queue_->ShutDown();
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+void WorkerPool::Loop() {
+  while (std::optional<std::string> key = queue_->Get()) {
+    Outcome outcome = handler_(*key);
+    switch (outcome.kind()) {
+      case Outcome::Kind::kDone:
+        queue_->Forget(*key);
+        break;
+      case Outcome::Kind::kRequeueAfter:
+        queue_->Forget(*key);
+        queue_->AddAfter(*key, outcome.delay());
+        break;
+      case Outcome::Kind::kRetry:
+        EMBER_LOG(kDebug) << "workqueue: retrying " << *key << ": " << outcome.error().ToString();
+        queue_->AddRateLimited(*key);
+        break;
+      case Outcome::Kind::kTerminal:
+        EMBER_LOG(kWarning) << "workqueue: giving up on " << *key << ": "
+                            << outcome.error().ToString();
+        queue_->Forget(*key);
+        break;
+    }
+    queue_->Done(*key);
+  }
+}
+
+}  // namespace ember::workqueue
