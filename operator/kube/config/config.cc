@@ -56,11 +56,11 @@ bool Bool(const YAML::Node& node, const char* key) {
 // Finds the entry `name` in a list like clusters: [{name: x, cluster: {...}}]
 // and returns its `field` map.
 YAML::Node Named(const YAML::Node& list, std::string_view name, const char* field) {
-  if (!list || !list.IsSequence()) return YAML::Node();
+  if (!list || !list.IsSequence()) return YAML::Node(YAML::NodeType::Undefined);
   for (const auto& entry : list) {
     if (entry.IsMap() && Scalar(entry, "name") == name) return entry[field];
   }
-  return YAML::Node();
+  return YAML::Node(YAML::NodeType::Undefined);
 }
 
 // Inline "<x>-data" wins over the file "<x>", as in client-go.
@@ -99,7 +99,7 @@ struct Merged {
         return found;
       }
     }
-    return YAML::Node();
+    return YAML::Node(YAML::NodeType::Undefined);
   }
 };
 

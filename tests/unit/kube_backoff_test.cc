@@ -1,0 +1,75 @@
+// Backoff policies and the retry rules of the client.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "operator/kube/core/backoff.h"
+#include "operator/kube/core/retry.h"
+
+namespace ember::kube {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(ExponentialBackoffTest, DoublesFromMinToMaxWithoutJitter) {
+  ExponentialBackoff backoff({milliseconds(800), milliseconds(30000), 2.0, 0.0, 1});
+  const int64_t want[] = {800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
+  for (int64_t w : want) EXPECT_EQ(backoff.Next().count(), w);
+  backoff.Reset();
+  EXPECT_EQ(backoff.Next().count(), 800);
+}
+
+TEST(ExponentialBackoffTest, JitterStaysWithinItsBandAndVaries) {
+  ExponentialBackoff backoff({milliseconds(1000), milliseconds(1000000), 2.0, 0.5, 42});
+  int64_t base = 1000;
+  std::set<int64_t> seen;
+  for (int i = 0; i < 10; ++i) {
+    int64_t d = backoff.Next().count();
+    EXPECT_GE(d, base / 2);
+    EXPECT_LE(d, base * 3 / 2);
+    seen.insert(d * 1000 / base);
+    base *= 2;
+  }
+  EXPECT_GT(seen.size(), 1u);
+}
+
+TEST(ExponentialBackoffTest, NeverExceedsMaxEvenWithJitter) {
+  ExponentialBackoff backoff({milliseconds(800), milliseconds(30000), 2.0, 0.5, 7});
+  for (int i = 0; i < 50; ++i) EXPECT_LE(backoff.Next().count(), 30000);
+}
+
+TEST(ResetTimerBackoffTest, StartsOverAfterAHealthyPeriod) {
+  auto now = std::chrono::steady_clock::time_point{};
+  ResetTimerBackoff backoff(
+      std::make_unique<ExponentialBackoff>(
+          ExponentialBackoff::Options{milliseconds(100), milliseconds(10000), 2.0, 0.0, 1}),
+      milliseconds(120000), [&now] { return now; });
+  EXPECT_EQ(backoff.Next().count(), 100);
+  now += milliseconds(1000);
+  EXPECT_EQ(backoff.Next().count(), 200);
+  now += milliseconds(119000);  // exactly the period: not more than it
+  EXPECT_EQ(backoff.Next().count(), 400);
+  now += milliseconds(120001);
+  EXPECT_EQ(backoff.Next().count(), 100);
+}
+
+TEST(RetryTest, RetriesTooManyRequestsAndServerErrorsOnly) {
+  for (int code : {429, 500, 502, 503, 504}) EXPECT_TRUE(IsRetryableHttpCode(code)) << code;
+  for (int code : {200, 400, 401, 403, 404, 409, 410, 422}) {
+    EXPECT_FALSE(IsRetryableHttpCode(code)) << code;
+  }
+}
+
+TEST(RetryTest, ParsesRetryAfterSecondsAndCapsIt) {
+  EXPECT_EQ(ParseRetryAfter("3"), milliseconds(3000));
+  EXPECT_EQ(ParseRetryAfter(" 0 "), milliseconds(0));
+  EXPECT_EQ(ParseRetryAfter("86400"), milliseconds(60000));
+  EXPECT_EQ(ParseRetryAfter("10", milliseconds(5000)), milliseconds(5000));
+  EXPECT_EQ(ParseRetryAfter(""), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("-1"), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("1.5"), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ember::kube
