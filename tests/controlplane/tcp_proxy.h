@@ -1,0 +1,50 @@
+// A loopback TCP forwarder that a test can cut and restore.
+//
+// Tests point a client at the proxy instead of the API server to simulate a
+// network partition: Cut() closes the listening socket and every forwarded
+// connection (the client sees resets and refused connections), Restore()
+// listens again on the same port. TLS passes through untouched, and the
+// API server's certificate names 127.0.0.1, so the client verifies it as if
+// it were connected directly.
+//
+// Thread-safety: all methods may be called from any thread; the destructor
+// closes everything and joins its threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ember::kube::testing {
+
+class TcpProxy {
+ public:
+  explicit TcpProxy(int target_port);
+  ~TcpProxy();
+  TcpProxy(const TcpProxy&) = delete;
+  TcpProxy& operator=(const TcpProxy&) = delete;
+
+  int port() const { return port_; }
+  void Cut();
+  void Restore();
+
+ private:
+  void AcceptLoop();
+  void Pump(int client_fd, int generation);
+  bool Listen();
+
+  const int target_port_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int listen_fd_ = -1;
+  bool cut_ = false;
+  std::atomic<int> generation_{0};
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> pumps_;
+  std::thread acceptor_;
+};
+
+}  // namespace ember::kube::testing
