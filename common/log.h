@@ -30,11 +30,18 @@ class LogMessage {
   LogLevel level_;
   std::ostringstream stream_;
 };
+
+// Turns the stream expression into void so EMBER_LOG can be a conditional
+// expression, which is safe inside an unbraced if/else.
+struct LogVoidify {
+  void operator&(std::ostream&) {}
+};
 }  // namespace internal
 
 }  // namespace ember
 
-#define EMBER_LOG(level)                                       \
-  if (::ember::LogLevel::level < ::ember::GetLogLevel()) {     \
-  } else                                                       \
-    ::ember::internal::LogMessage(::ember::LogLevel::level).stream()
+#define EMBER_LOG(level)                                    \
+  (::ember::LogLevel::level < ::ember::GetLogLevel())       \
+      ? (void)0                                             \
+      : ::ember::internal::LogVoidify() &                   \
+            ::ember::internal::LogMessage(::ember::LogLevel::level).stream()

@@ -1,0 +1,12 @@
+// Readable C++ type names for error messages ("std::runtime_error" rather
+// than "St13runtime_error").
+#pragma once
+
+#include <string>
+#include <typeinfo>
+
+namespace ember {
+
+std::string DemangledName(const std::type_info& type);
+
+}  // namespace ember

@@ -1,0 +1,507 @@
+#include "runtime/driver/driver.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <typeinfo>
+
+#include "common/demangle.h"
+#include "ember/rdd.h"
+#include "runtime/api/broadcast_cache.h"
+#include "runtime/app/app_library.h"
+#include "runtime/driver/progress.h"
+#include "runtime/executor/executor.h"
+#include "runtime/metrics/metrics.h"
+#include "runtime/scheduler/scheduler.h"
+#include "runtime/transport/driver_server.h"
+
+namespace ember {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kLocalExecutorId = "driver";
+
+Result<int64_t> ConfInt(const DriverOptions& o, const std::string& key, int64_t fallback,
+                        int64_t min_value) {
+  auto it = o.conf.find(key);
+  if (it == o.conf.end()) return fallback;
+  try {
+    size_t used = 0;
+    const int64_t v = std::stoll(it->second, &used);
+    if (used == it->second.size() && v >= min_value) return v;
+  } catch (const std::exception&) {
+  }
+  return InvalidArgumentError("invalid --conf " + key + "=" + it->second +
+                              ": expected an integer >= " + std::to_string(min_value));
+}
+
+// A child process (a local-cluster executor) that dies with the driver.
+class ChildProcess {
+ public:
+  static Result<std::unique_ptr<ChildProcess>> Spawn(const std::vector<std::string>& argv,
+                                                     const std::vector<std::string>& extra_env) {
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    for (const auto& e : extra_env) env_strings.push_back(e);
+    // Everything exec needs is prepared before fork: only async-signal-safe
+    // calls may follow it in a multi-threaded process.
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) return ErrnoError("starting " + argv[0], errno);
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      ::execve(args[0], args.data(), envp.data());
+      ::_exit(127);
+    }
+    auto child = std::make_unique<ChildProcess>();
+    child->pid_ = pid;
+    return child;
+  }
+
+  ~ChildProcess() {
+    if (pid_ <= 0 || exited_) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 50 && !Poll(); ++i) std::this_thread::sleep_for(20ms);
+    if (!exited_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+
+  // True once the process has exited; then status() is its wait status.
+  bool Poll() {
+    if (exited_) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = status;
+    }
+    return exited_;
+  }
+  // Waits up to `timeout` for a voluntary exit.
+  void WaitFor(std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (!Poll() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(10ms);
+  }
+  std::string Describe() const {
+    if (WIFEXITED(status_)) return "exited with status " + std::to_string(WEXITSTATUS(status_));
+    if (WIFSIGNALED(status_)) return "was killed by signal " + std::to_string(WTERMSIG(status_));
+    return "ended";
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+class LocalBackend final : public scheduler::ExecutorBackend {
+ public:
+  explicit LocalBackend(Executor* executor) : executor_(executor) {}
+  bool Launch(const proto::TaskDescription& task) override {
+    executor_->Launch(task);
+    return true;
+  }
+
+ private:
+  Executor* executor_;
+};
+
+class RemoteBackend final : public scheduler::ExecutorBackend {
+ public:
+  explicit RemoteBackend(std::shared_ptr<transport::ExecutorConnection> conn)
+      : conn_(std::move(conn)) {}
+  bool Launch(const proto::TaskDescription& task) override {
+    proto::DriverMessage msg;
+    *msg.mutable_launch_task()->mutable_task() = task;
+    return conn_->Send(std::move(msg));
+  }
+
+ private:
+  std::shared_ptr<transport::ExecutorConnection> conn_;
+};
+
+class Driver final : public internal::JobRunner, public transport::DriverEvents {
+ public:
+  explicit Driver(const DriverOptions& options) : options_(options) {}
+
+  ~Driver() override { Stop(); }
+
+  Status Start() {
+    ASSIGN_OR_RETURN(app_, AppLibrary::Load(options_.app_path));
+    ASSIGN_OR_RETURN(int64_t max_failures,
+                     ConfInt(options_, "ember.task.maxFailures",
+                             options_.master.kind == Master::Kind::kLocal ? 1 : 4, 1));
+    ASSIGN_OR_RETURN(heartbeat_interval_ms_,
+                     ConfInt(options_, "ember.executor.heartbeatIntervalMs", 10'000, 100));
+    ASSIGN_OR_RETURN(heartbeat_timeout_ms_,
+                     ConfInt(options_, "ember.executor.heartbeatTimeoutMs", 120'000, 1000));
+    ASSIGN_OR_RETURN(registration_timeout_ms_,
+                     ConfInt(options_, "ember.executor.registrationTimeoutMs",
+                             options_.master.kind == Master::Kind::kExternal ? 300'000 : 60'000,
+                             100));
+    ASSIGN_OR_RETURN(default_parallelism_, ConfInt(options_, "ember.default.parallelism", 0, 1));
+    ASSIGN_OR_RETURN(metrics_, Metrics::Start("driver", options_.bind_address,
+                                              options_.metrics_port));
+    if (metrics_->port() >= 0) {
+      EMBER_LOG(kInfo) << "metrics at http://" << options_.bind_address << ":" << metrics_->port()
+                       << "/metrics";
+    }
+    scheduler::Scheduler::Options so;
+    so.max_task_failures = static_cast<uint32_t>(max_failures);
+    so.metrics = metrics_.get();
+    scheduler_ = std::make_unique<scheduler::Scheduler>(so);
+
+    local_dir_ = options_.local_dir;
+    if (local_dir_.empty()) {
+      local_dir_ = (std::filesystem::temp_directory_path() / ("ember-" + options_.app_id)).string();
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(local_dir_, ec);
+    if (ec) return PermissionDeniedError("local dir " + local_dir_ + ": " + ec.message());
+
+    if (options_.master.kind == Master::Kind::kLocal) {
+      Executor::Options eo;
+      eo.executor_id = kLocalExecutorId;
+      eo.cores = options_.master.threads;
+      eo.local_dir = local_dir_ + "/executor-driver";
+      eo.metrics = metrics_.get();
+      local_executor_ = std::make_unique<Executor>(eo, [this](proto::TaskStatus status) {
+        scheduler_->OnTaskStatus(kLocalExecutorId, std::move(status));
+      });
+      scheduler_->AddExecutor(kLocalExecutorId, "", options_.master.threads,
+                              std::make_shared<LocalBackend>(local_executor_.get()));
+      return Status::Ok();
+    }
+    return StartCluster();
+  }
+
+  int RunProgram() {
+    Context ctx(this);
+    std::unique_ptr<ProgressBar> progress;
+    if (options_.progress) {
+      progress = std::make_unique<ProgressBar>([this] { return scheduler_->Progress(); }, stderr);
+    }
+    try {
+      const int rc = app_->entry()(&ctx, &options_.app_args);
+      progress.reset();
+      if (rc != 0) EMBER_LOG(kWarning) << "application returned " << rc;
+      return rc;
+    } catch (const JobFailed& e) {
+      progress.reset();
+      return Error("job failed: " + std::string(e.what()));
+    } catch (const InvalidInput& e) {
+      progress.reset();
+      return Error(e.what());
+    } catch (const std::exception& e) {
+      progress.reset();
+      return Error("application threw " + DemangledName(typeid(e)) + ": " + e.what());
+    } catch (...) {
+      progress.reset();
+      return Error("application threw a non-standard exception");
+    }
+  }
+
+  int Error(const std::string& message) const {
+    std::fprintf(stderr, "%s: error: %s\n", options_.program.c_str(), message.c_str());
+    return 1;
+  }
+
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    monitor_stop_ = true;
+    if (monitor_.joinable()) monitor_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [id, conn] : connections_) {
+        proto::DriverMessage msg;
+        msg.mutable_shutdown()->set_reason("application finished");
+        conn->Send(std::move(msg));
+      }
+    }
+    // Executors exit on Shutdown; give them a moment before the server stops.
+    for (auto& child : children_) child->WaitFor(2s);
+    if (server_) server_->Shutdown();
+    children_.clear();
+    local_executor_.reset();
+    internal::ClearBroadcasts();
+    std::error_code ec;
+    if (!local_dir_.empty() && options_.local_dir.empty()) {
+      std::filesystem::remove_all(local_dir_, ec);
+    }
+  }
+
+  // ------------------------------------------------------------ JobRunner --
+  uint32_t NewNodeId() override { return next_node_id_++; }
+  uint32_t NewShuffleId() override { return next_shuffle_id_++; }
+  uint64_t NewBroadcastId() override { return next_broadcast_id_++; }
+  void RegisterBroadcast(uint64_t id, std::string encoded,
+                         std::shared_ptr<const void> value) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      broadcasts_[id] = std::move(encoded);
+    }
+    internal::PutBroadcastValue(id, std::move(value));
+  }
+  Status RunJob(const std::shared_ptr<const internal::Node>& top, const internal::ResultSpec& sink,
+                const std::vector<uint32_t>& partitions,
+                const std::function<Status(uint32_t, std::string&&)>& on_result) override {
+    const uint32_t job = next_job_id_++;
+    const auto start = std::chrono::steady_clock::now();
+    EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") started";
+    Status st = scheduler_->RunJob(top, sink, partitions, on_result);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (st.ok()) {
+      EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") finished in " << secs << " s";
+    } else {
+      EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") failed: " << st.message();
+    }
+    return st;
+  }
+  uint32_t DefaultParallelism() const override {
+    if (default_parallelism_ > 0) return static_cast<uint32_t>(default_parallelism_);
+    return std::max<uint32_t>(1, scheduler_->total_cores());
+  }
+  std::string Conf(const std::string& key, const std::string& default_value) const override {
+    auto it = options_.conf.find(key);
+    return it == options_.conf.end() ? default_value : it->second;
+  }
+  const std::string& AppId() const override { return options_.app_id; }
+  const std::string& AppName() const override { return options_.app_name; }
+
+  // --------------------------------------------------------- DriverEvents --
+  Status OnRegister(const proto::RegisterExecutor& reg,
+                    std::shared_ptr<transport::ExecutorConnection> conn) override {
+    if (reg.executor_id().empty()) return InvalidArgumentError("executor id is empty");
+    if (reg.executor_id() == kLocalExecutorId) {
+      return InvalidArgumentError("executor id '" + reg.executor_id() + "' is reserved");
+    }
+    if (reg.cores() == 0) return InvalidArgumentError("executor reports 0 cores");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (connections_.count(reg.executor_id()) > 0) {
+        return AlreadyExistsError("executor " + reg.executor_id() + " is already registered");
+      }
+      connections_[reg.executor_id()] = conn;
+      last_heartbeat_[reg.executor_id()] = std::chrono::steady_clock::now();
+    }
+    proto::DriverMessage msg;
+    proto::Registered* r = msg.mutable_registered();
+    r->set_app_sha256(app_->sha256());
+    r->set_app_size(app_->size());
+    r->set_heartbeat_interval_ms(static_cast<uint32_t>(heartbeat_interval_ms_));
+    for (const auto& [k, v] : options_.conf) (*r->mutable_conf())[k] = v;
+    conn->Send(std::move(msg));
+    scheduler_->AddExecutor(reg.executor_id(),
+                            reg.host() + ":" + std::to_string(reg.shuffle_port()), reg.cores(),
+                            std::make_shared<RemoteBackend>(conn));
+    return Status::Ok();
+  }
+
+  void OnMessage(const std::string& executor_id, const proto::ExecutorMessage& msg) override {
+    if (msg.has_task_status()) {
+      Touch(executor_id);
+      scheduler_->OnTaskStatus(executor_id, msg.task_status());
+    } else if (msg.has_heartbeat()) {
+      Touch(executor_id);
+    }
+  }
+
+  void OnDisconnect(const std::string& executor_id, const Status& why) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      connections_.erase(executor_id);
+      last_heartbeat_.erase(executor_id);
+    }
+    scheduler_->RemoveExecutor(executor_id, why.ok() ? Status(StatusCode::kUnavailable,
+                                                              "disconnected")
+                                                     : why);
+  }
+
+  Result<std::string> GetBroadcast(uint64_t id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = broadcasts_.find(id);
+    if (it == broadcasts_.end()) {
+      return NotFoundError("no broadcast variable " + std::to_string(id));
+    }
+    return it->second;
+  }
+
+ private:
+  Status StartCluster() {
+    transport::DriverServerOptions so;
+    so.bind_address = options_.bind_address;
+    so.port = options_.port;
+    so.secret = options_.secret;
+    so.app_id = options_.app_id;
+    so.app_path = app_->path();
+    so.app_sha256 = app_->sha256();
+    so.metrics = metrics_.get();
+    ASSIGN_OR_RETURN(server_, transport::DriverServer::Start(so, this));
+    EMBER_LOG(kInfo) << "driver listening on " << options_.bind_address << ":" << server_->port();
+    monitor_ = std::thread([this] { MonitorHeartbeats(); });
+
+    const uint32_t expected = options_.master.executors;
+    if (options_.master.kind == Master::Kind::kLocalCluster) RETURN_IF_ERROR(SpawnExecutors());
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(registration_timeout_ms_);
+    while (scheduler_->num_executors() < expected) {
+      for (size_t i = 0; i < children_.size(); ++i) {
+        if (children_[i]->Poll()) {
+          return UnavailableError("executor process " + std::to_string(i + 1) + " " +
+                                  children_[i]->Describe() + " during start-up");
+        }
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        if (scheduler_->num_executors() > 0 &&
+            options_.master.kind == Master::Kind::kExternal) {
+          EMBER_LOG(kWarning) << "continuing with " << scheduler_->num_executors() << " of "
+                              << expected << " executors";
+          break;
+        }
+        return DeadlineExceededError(
+            "only " + std::to_string(scheduler_->num_executors()) + " of " +
+            std::to_string(expected) + " executors registered within " +
+            std::to_string(registration_timeout_ms_ / 1000) + " s");
+      }
+      (void)scheduler_->WaitForExecutors(expected, 100ms);
+    }
+    return Status::Ok();
+  }
+
+  Status SpawnExecutors() {
+    std::string binary = options_.executor_binary;
+    if (binary.empty()) {
+      std::error_code ec;
+      binary = (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() /
+                "ember-executor")
+                   .string();
+    }
+    if (::access(binary.c_str(), X_OK) != 0) {
+      return NotFoundError("executor binary " + binary + " not found or not executable");
+    }
+    const char* level = "warning";
+    switch (options_.executor_log_level) {
+      case LogLevel::kDebug: level = "debug"; break;
+      case LogLevel::kInfo: level = "info"; break;
+      case LogLevel::kWarning: level = "warning"; break;
+      case LogLevel::kError: level = "error"; break;
+      case LogLevel::kOff: level = "off"; break;
+    }
+    const uint64_t memory = options_.master.executor_memory_mb > 0
+                                ? options_.master.executor_memory_mb << 20
+                                : options_.executor_memory;
+    for (uint32_t i = 1; i <= options_.master.executors; ++i) {
+      const std::string id = std::to_string(i);
+      std::vector<std::string> argv = {
+          binary,
+          "--driver=127.0.0.1:" + std::to_string(server_->port()),
+          "--executor-id=" + id,
+          "--cores=" + std::to_string(options_.master.cores_per_executor),
+          "--memory=" + std::to_string(memory),
+          "--app-id=" + options_.app_id,
+          "--bind-address=127.0.0.1",
+          "--shuffle-port=0",
+          "--metrics-port=" + std::string(options_.metrics_port >= 0 ? "0" : "-1"),
+          "--local-dir=" + local_dir_ + "/executor-" + id,
+          "--log-level=" + std::string(level),
+      };
+      // The secret travels in the environment, never on a command line that
+      // every user of the machine can read.
+      ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(argv, {"EMBER_SECRET=" + options_.secret}));
+      children_.push_back(std::move(child));
+    }
+    return Status::Ok();
+  }
+
+  void Touch(const std::string& executor_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = last_heartbeat_.find(executor_id);
+    if (it != last_heartbeat_.end()) it->second = std::chrono::steady_clock::now();
+  }
+
+  // Executors that stop talking are closed, which the scheduler sees as a
+  // loss, like a crash.
+  void MonitorHeartbeats() {
+    while (!monitor_stop_) {
+      std::this_thread::sleep_for(200ms);
+      std::vector<std::shared_ptr<transport::ExecutorConnection>> silent;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto now = std::chrono::steady_clock::now();
+        for (const auto& [id, seen] : last_heartbeat_) {
+          if (now - seen > std::chrono::milliseconds(heartbeat_timeout_ms_)) {
+            silent.push_back(connections_[id]);
+          }
+        }
+      }
+      for (auto& conn : silent) {
+        conn->Close(DeadlineExceededError("no heartbeat for " +
+                                          std::to_string(heartbeat_timeout_ms_ / 1000) + " s"));
+      }
+    }
+  }
+
+  const DriverOptions& options_;
+  std::unique_ptr<AppLibrary> app_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
+  std::unique_ptr<Executor> local_executor_;
+  std::unique_ptr<transport::DriverServer> server_;
+  std::vector<std::unique_ptr<ChildProcess>> children_;
+  std::string local_dir_;
+  std::thread monitor_;
+  std::atomic<bool> monitor_stop_{false};
+  bool stopped_ = false;
+
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<transport::ExecutorConnection>> connections_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_heartbeat_;
+  std::map<uint64_t, std::string> broadcasts_;
+
+  std::atomic<uint32_t> next_node_id_{0};
+  std::atomic<uint32_t> next_shuffle_id_{0};
+  std::atomic<uint64_t> next_broadcast_id_{1};
+  std::atomic<uint32_t> next_job_id_{0};
+  int64_t heartbeat_interval_ms_ = 0;
+  int64_t heartbeat_timeout_ms_ = 0;
+  int64_t registration_timeout_ms_ = 0;
+  int64_t default_parallelism_ = 0;
+};
+
+}  // namespace
+
+int RunDriver(const DriverOptions& options) {
+  SetLogTag("driver");
+  Driver driver(options);
+  Status st = driver.Start();
+  if (!st.ok()) return driver.Error(st.message());
+  const int rc = driver.RunProgram();
+  driver.Stop();
+  return rc;
+}
+
+}  // namespace ember

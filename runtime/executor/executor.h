@@ -1,0 +1,65 @@
+// An executor's task slots: a pool of one thread per core running task
+// descriptions, plus the executor's shuffle store.
+//
+// Used two ways: inside ember-executor (fed by the driver stream) and inside
+// the driver process for local[N] mode (fed directly by the scheduler).
+//
+// Thread-safety: all public methods may be called from any thread. The
+// status callback runs on the task's worker thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/executor/task_runner.h"
+#include "runtime/proto/ember.pb.h"
+#include "runtime/shuffle/shuffle_store.h"
+
+namespace ember {
+
+class Executor {
+ public:
+  struct Options {
+    std::string executor_id;
+    uint32_t cores = 1;
+    std::string local_dir;  // shuffle files go below it
+    transport::ShuffleClient* shuffle_client = nullptr;
+    Metrics* metrics = nullptr;
+  };
+  using StatusCallback = std::function<void(proto::TaskStatus)>;
+
+  Executor(Options options, StatusCallback on_status);
+  // Abandons queued tasks, waits for running ones, removes shuffle files.
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  void Launch(proto::TaskDescription task);
+  // Drops the task if it has not started; a running task finishes.
+  void Kill(uint64_t task_id);
+  uint32_t running() const;
+  shuffle::ShuffleStore& store() { return store_; }
+
+ private:
+  void Work();
+
+  Options options_;
+  StatusCallback on_status_;
+  shuffle::ShuffleStore store_;
+  TaskEnvironment env_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<proto::TaskDescription> queue_;  // guarded by mu_
+  uint32_t running_ = 0;                      // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace ember

@@ -1,0 +1,36 @@
+// The ember-executor process: registers with the driver over one gRPC
+// stream, downloads and loads the application library, runs the tasks it
+// is sent, and serves its shuffle output to other executors.
+//
+// Life cycle: connect and register -> Registered (with the library's
+// checksum) -> download + verify + load the library -> run tasks; tasks
+// that arrive before the library is loaded wait. The process ends when the
+// driver sends Shutdown (exit 0) or the stream breaks (exit 1).
+//
+// Thread-safety: RunExecutorProcess runs one executor per call.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ember {
+
+struct ExecutorProcessOptions {
+  std::string driver_address;  // host:port
+  std::string executor_id;
+  uint32_t cores = 1;
+  uint64_t memory = 1ull << 30;
+  std::string app_id;
+  std::string bind_address = "127.0.0.1";
+  std::string advertise_host;  // what other executors dial; default bind_address
+  int shuffle_port = 0;
+  int metrics_port = -1;
+  std::string secret;
+  std::string local_dir;
+};
+
+// Returns the process exit status; on failure prints one line
+// "ember-executor: error: ..." to stderr.
+int RunExecutorProcess(const ExecutorProcessOptions& options);
+
+}  // namespace ember

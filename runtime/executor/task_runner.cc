@@ -1,0 +1,252 @@
+#include "runtime/executor/task_runner.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <typeinfo>
+#include <vector>
+
+#include "common/demangle.h"
+#include "ember/function.h"
+#include "ember/operators.h"
+#include "ember/task.h"
+#include "runtime/metrics/metrics.h"
+#include "runtime/shuffle/shuffle_file.h"
+#include "runtime/shuffle/shuffle_store.h"
+#include "runtime/transport/shuffle_service.h"
+
+namespace ember {
+namespace {
+
+using internal::Fail;
+using internal::NodeView;
+
+// Size of the pieces a local segment is read in.
+constexpr size_t kLocalChunkBytes = 4 << 20;
+
+// A shuffle input could not be read: not the task's fault, the map output
+// must be recomputed.
+class FetchFailure : public internal::TaskError {
+ public:
+  FetchFailure(uint32_t shuffle_id, uint32_t map_id, Status status)
+      : TaskError(std::move(status)), shuffle_id(shuffle_id), map_id(map_id) {}
+  uint32_t shuffle_id;
+  uint32_t map_id;
+};
+
+internal::FnRef FromProto(const proto::FnRef& ref) {
+  return {static_cast<internal::Library>(ref.library()), ref.offset()};
+}
+
+template <typename Fn>
+Result<Fn> Resolve(const proto::FnRef& ref) {
+  ASSIGN_OR_RETURN(const void* address, internal::ResolveFn(FromProto(ref)));
+  return reinterpret_cast<Fn>(const_cast<void*>(address));
+}
+
+class TaskRun final : public internal::TaskContext {
+ public:
+  TaskRun(const proto::TaskDescription& task, const TaskEnvironment& env)
+      : task_(task), env_(env) {}
+
+  // Resolves every operator and checks the node table's shape.
+  Status Prepare() {
+    const int n = task_.nodes_size();
+    if (n == 0) return InvalidArgumentError("task has no nodes");
+    if (task_.top() >= static_cast<uint32_t>(n)) {
+      return InvalidArgumentError("task's top node " + std::to_string(task_.top()) +
+                                  " is outside its " + std::to_string(n) + " nodes");
+    }
+    views_.resize(n);
+    runs_.resize(n);
+    for (int i = 0; i < n; ++i) {
+      const proto::Node& node = task_.nodes(i);
+      const std::string where = "node " + std::to_string(i);
+      if (node.parents_size() != node.parent_partitions_size()) {
+        return InvalidArgumentError(where + ": parents and parent_partitions differ in length");
+      }
+      for (uint32_t parent : node.parents()) {
+        // Parents come first, which also rules out cycles.
+        if (parent >= static_cast<uint32_t>(i)) {
+          return InvalidArgumentError(where + ": parent " + std::to_string(parent) +
+                                      " does not precede it");
+        }
+      }
+      ASSIGN_OR_RETURN(runs_[i], Resolve<internal::NodeRunFn>(node.run()));
+      NodeView& v = views_[i];
+      v.index = static_cast<uint32_t>(i);
+      v.capture = node.capture();
+      v.parents = std::span<const uint32_t>(node.parents().data(), node.parents_size());
+      v.parent_partitions =
+          std::span<const uint32_t>(node.parent_partitions().data(), node.parent_partitions_size());
+      v.num_partitions = node.num_partitions();
+      v.shuffle_id = node.shuffle_id();
+    }
+    return Status::Ok();
+  }
+
+  void RunNode(uint32_t index, uint32_t partition, ErasedConsumer& out) override {
+    if (index >= views_.size()) Fail(InvalidArgumentError("no node " + std::to_string(index)));
+    runs_[index](*this, views_[index], partition, out);
+  }
+
+  std::string_view Payload(const NodeView& node, uint32_t partition) override {
+    const auto& payloads = task_.nodes(node.index).payload();
+    auto it = payloads.find(partition);
+    if (it == payloads.end()) {
+      Fail(InvalidArgumentError("task carries no source data for node " +
+                                std::to_string(node.index) + " partition " +
+                                std::to_string(partition)));
+    }
+    return it->second;
+  }
+
+  void ReadShuffle(uint32_t shuffle_id, uint32_t reduce_id,
+                   const std::function<void(std::string_view)>& on_block) override {
+    const proto::ShuffleLocations* locations = nullptr;
+    for (const auto& s : task_.shuffles()) {
+      if (s.shuffle_id() == shuffle_id) locations = &s;
+    }
+    if (locations == nullptr) {
+      Fail(InvalidArgumentError("task has no locations for shuffle " + std::to_string(shuffle_id)));
+    }
+    std::string segment;
+    for (const proto::MapLocation& map : locations->maps()) {
+      segment.clear();
+      auto sink = [&segment](std::string_view chunk) {
+        segment.append(chunk);
+        return Status::Ok();
+      };
+      Status st;
+      const bool local = env_.shuffle_client == nullptr || map.executor_id() == env_.executor_id;
+      if (local) {
+        st = env_.store->ReadSegment(shuffle_id, map.map_id(), reduce_id, kLocalChunkBytes, sink);
+      } else {
+        st = env_.shuffle_client->Fetch(map.address(), shuffle_id, map.map_id(), reduce_id, sink);
+      }
+      if (!st.ok()) throw FetchFailure(shuffle_id, map.map_id(), st);
+      counters().shuffle_bytes_read += segment.size();
+      shuffle::BlockParser parser;
+      auto deliver = [&on_block](std::string_view payload) {
+        on_block(payload);
+        return Status::Ok();
+      };
+      st = parser.Feed(segment, deliver);
+      if (st.ok()) st = parser.Finish();
+      if (!st.ok()) {
+        throw FetchFailure(shuffle_id, map.map_id(),
+                           st.WithContext("shuffle " + std::to_string(shuffle_id) + " map " +
+                                          std::to_string(map.map_id()) + " from executor " +
+                                          map.executor_id()));
+      }
+    }
+  }
+
+  void WriteShuffleBlock(uint32_t reduce_id, std::string_view block) override {
+    if (!writer_) OpenWriter();
+    Status st = writer_->AppendBlock(reduce_id, block);
+    if (!st.ok()) Fail(st);
+    counters().shuffle_bytes_written += block.size();
+  }
+
+  uint32_t partition() const override { return task_.partition(); }
+  uint32_t attempt() const override { return task_.attempt(); }
+
+  // Runs the sink; fills `status` on success.
+  void Execute(proto::TaskStatus& status) {
+    if (task_.has_shuffle_map()) {
+      const proto::ShuffleMapSink& sink = task_.shuffle_map();
+      if (sink.num_reducers() == 0) Fail(InvalidArgumentError("shuffle with zero reducers"));
+      auto write = Resolve<internal::ShuffleWriteFn>(sink.write());
+      if (!write.ok()) Fail(write.status());
+      (*write)(*this, views_[task_.top()], task_.partition(), sink.capture(), sink.num_reducers());
+      // Reducers expect an output from every map task, even an empty one.
+      if (!writer_) OpenWriter();
+      auto sizes = writer_->Commit();
+      if (!sizes.ok()) Fail(sizes.status());
+      for (uint64_t size : *sizes) status.add_reducer_bytes(size);
+    } else if (task_.has_result()) {
+      auto run = Resolve<internal::ResultFn>(task_.result().run());
+      if (!run.ok()) Fail(run.status());
+      status.set_result(
+          (*run)(*this, views_[task_.top()], task_.partition(), task_.result().capture()));
+    } else {
+      Fail(InvalidArgumentError("task has no sink"));
+    }
+  }
+
+ private:
+  void OpenWriter() {
+    const proto::ShuffleMapSink& sink = task_.shuffle_map();
+    Status st = env_.store->Prepare(sink.shuffle_id());
+    if (!st.ok()) Fail(st);
+    auto writer = shuffle::ShuffleFileWriter::Create(
+        env_.store->MapOutputPath(sink.shuffle_id(), task_.partition()), sink.num_reducers());
+    if (!writer.ok()) Fail(writer.status());
+    writer_ = std::move(*writer);
+  }
+
+  const proto::TaskDescription& task_;
+  const TaskEnvironment& env_;
+  std::vector<NodeView> views_;
+  std::vector<internal::NodeRunFn> runs_;
+  std::unique_ptr<shuffle::ShuffleFileWriter> writer_;
+};
+
+}  // namespace
+
+proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironment& env) {
+  const auto start = std::chrono::steady_clock::now();
+  proto::TaskStatus status;
+  status.set_task_id(task.task_id());
+  if (env.metrics) env.metrics->tasks_started_total->Increment();
+  TaskRun run(task, env);
+  auto fail = [&](const std::string& message) {
+    status.set_state(proto::TaskStatus::FAILED);
+    status.set_error(message);
+  };
+  try {
+    Status prepared = run.Prepare();
+    if (!prepared.ok()) {
+      fail(prepared.message());
+    } else {
+      run.Execute(status);
+      status.set_state(proto::TaskStatus::SUCCEEDED);
+    }
+  } catch (const FetchFailure& e) {
+    status.set_state(proto::TaskStatus::FETCH_FAILED);
+    status.set_error(e.status().message());
+    status.set_failed_shuffle_id(e.shuffle_id);
+    status.set_failed_map_id(e.map_id);
+  } catch (const internal::TaskError& e) {
+    fail(e.status().message());
+  } catch (const std::exception& e) {
+    // User code: keep the exception's own words, and say what it was.
+    fail(DemangledName(typeid(e)) + ": " + e.what());
+  } catch (...) {
+    fail("a user function threw a non-standard exception");
+  }
+  const internal::TaskCounters& c = run.counters();
+  status.set_records_in(c.records_in);
+  status.set_records_out(c.records_out);
+  status.set_shuffle_bytes_written(c.shuffle_bytes_written);
+  status.set_shuffle_bytes_read(c.shuffle_bytes_read);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  status.set_duration_seconds(seconds);
+  if (env.metrics) {
+    Metrics& m = *env.metrics;
+    (status.state() == proto::TaskStatus::SUCCEEDED ? m.tasks_succeeded_total
+                                                    : m.tasks_failed_total)
+        ->Increment();
+    m.task_duration_seconds->Observe(seconds);
+    m.records_read_total->Increment(static_cast<double>(c.records_in));
+    m.records_written_total->Increment(static_cast<double>(c.records_out));
+    m.shuffle_written_bytes_total->Increment(static_cast<double>(c.shuffle_bytes_written));
+    m.shuffle_read_bytes_total->Increment(static_cast<double>(c.shuffle_bytes_read));
+  }
+  return status;
+}
+
+}  // namespace ember

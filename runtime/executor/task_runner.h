@@ -1,0 +1,35 @@
+// Runs one task description on the calling thread and reports its outcome.
+//
+// The description names operators by FnRef; each is resolved against the
+// invokers registered by the loaded application library, and the node table
+// is checked (parents before children, shuffle inputs present) before any
+// operator runs, so a malformed description fails the task with a clear
+// error instead of crashing the executor.
+//
+// Thread-safety: RunTask may run concurrently on many threads; the
+// environment's members are thread-safe.
+#pragma once
+
+#include <string>
+
+#include "runtime/proto/ember.pb.h"
+
+namespace ember {
+class Metrics;
+namespace shuffle {
+class ShuffleStore;
+}
+namespace transport {
+class ShuffleClient;
+}
+
+struct TaskEnvironment {
+  std::string executor_id;
+  shuffle::ShuffleStore* store = nullptr;               // this executor's map outputs
+  transport::ShuffleClient* shuffle_client = nullptr;   // remote fetches; null: all local
+  Metrics* metrics = nullptr;                           // optional
+};
+
+proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironment& env);
+
+}  // namespace ember

@@ -1,0 +1,66 @@
+// Broadcast variables: read-only values shipped once to every executor.
+//
+// Closures may only capture trivially copyable state; anything larger
+// (a dictionary, a lookup table) goes through ctx.broadcast(value), which
+// returns a small Broadcast<T> handle that closures capture by value. On an
+// executor, value() fetches the encoded value from the driver on first use,
+// decodes it once per process and caches it.
+//
+// Thread-safety: value() may be called concurrently from task threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "ember/record.h"
+#include "ember/task.h"
+
+namespace ember {
+
+namespace internal {
+using BroadcastDecoder = std::shared_ptr<const void> (*)(std::string_view encoded);
+// The process-wide cache; fetches through the executor's driver client on a
+// miss. Throws TaskError when the value cannot be fetched or decoded.
+const void* BroadcastValue(uint64_t id, BroadcastDecoder decode);
+void PutBroadcastValue(uint64_t id, std::shared_ptr<const void> value);
+// A random number fixed for the life of this process.
+uint64_t ProcessToken();
+
+template <typename T>
+std::shared_ptr<const void> DecodeBroadcast(std::string_view encoded) {
+  auto value = std::make_shared<T>();
+  RecordReader reader(encoded);
+  Status st = Decode(reader, *value);
+  if (st.ok() && !reader.AtEnd()) st = DataLossError("trailing bytes after broadcast value");
+  if (!st.ok()) Fail(st.WithContext("decoding broadcast variable"));
+  return value;
+}
+}  // namespace internal
+
+template <typename T>
+class Broadcast {
+ public:
+  Broadcast() = default;
+  explicit Broadcast(uint64_t id) : id_(id) {}
+
+  uint64_t id() const { return id_; }
+
+  const T& value() const {
+    // The handle travels inside closure bytes, so a cached pointer is only
+    // trusted in the process that stored it.
+    const uint64_t token = internal::ProcessToken();
+    if (cached_token_ != token) {
+      cached_ = static_cast<const T*>(internal::BroadcastValue(id_, &internal::DecodeBroadcast<T>));
+      cached_token_ = token;
+    }
+    return *cached_;
+  }
+
+ private:
+  uint64_t id_ = 0;
+  mutable const T* cached_ = nullptr;
+  mutable uint64_t cached_token_ = 0;
+};
+
+}  // namespace ember

@@ -1,0 +1,10 @@
+// Everything an Ember application includes.
+#pragma once
+
+#include "ember/application.h"
+#include "ember/broadcast.h"
+#include "ember/context.h"
+#include "ember/hash.h"
+#include "ember/rdd.h"
+#include "ember/record.h"
+#include "ember/text_format.h"

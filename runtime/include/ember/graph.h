@@ -1,0 +1,75 @@
+// The driver's lineage graph, as the RDD templates build it, and the
+// interface through which they hand jobs to the driver.
+//
+// A Node is one RDD. Narrow parents are pipelined into the same stage; a
+// ShuffleDependency marks a stage boundary. Nodes are shared: many RDDs may
+// derive from one, and the scheduler reuses shuffle outputs already
+// computed for a dependency, which is why nodes are held by shared_ptr.
+//
+// Thread-safety: nodes are immutable once built. JobRunner implementations
+// state their own guarantees (the driver serialises jobs).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "ember/function.h"
+
+namespace ember::internal {
+
+struct Node;
+
+struct ShuffleDependency {
+  uint32_t shuffle_id = 0;
+  std::shared_ptr<const Node> map_side;  // the RDD whose records are shuffled
+  uint32_t num_reducers = 0;
+  FnRef write;          // map-side writer (partitioning, optional combine)
+  std::string capture;  // writer's closure bytes (the combine function)
+};
+
+struct Node {
+  uint32_t id = 0;
+  std::string name;  // operation name, for logs and progress ("map", "reduceByKey")
+  FnRef run;
+  std::string capture;
+  std::vector<std::shared_ptr<const Node>> parents;  // narrow dependencies
+  std::shared_ptr<const ShuffleDependency> shuffle;  // set on the read side of a shuffle
+  uint32_t num_partitions = 0;
+  // Per-partition source data (file splits, slices); empty for non-sources.
+  std::function<std::string(uint32_t partition)> payload;
+};
+
+// What an action computes from each partition of the final RDD.
+struct ResultSpec {
+  std::string name;  // the action ("collect", "saveAsTextFile")
+  FnRef run;
+  std::string capture;
+};
+
+class JobRunner {
+ public:
+  virtual ~JobRunner() = default;
+  virtual uint32_t NewNodeId() = 0;
+  virtual uint32_t NewShuffleId() = 0;
+  virtual uint64_t NewBroadcastId() = 0;
+  // Makes a broadcast value available to executors (as `encoded`) and to
+  // the driver's own process (as `value`).
+  virtual void RegisterBroadcast(uint64_t id, std::string encoded,
+                                 std::shared_ptr<const void> value) = 0;
+  // Runs one job: computes `partitions` of `top` (all when empty) and hands
+  // each partition's encoded result to `on_result`, in completion order.
+  // Blocks until done. The error names the failing task and its cause.
+  virtual Status RunJob(const std::shared_ptr<const Node>& top, const ResultSpec& sink,
+                        const std::vector<uint32_t>& partitions,
+                        const std::function<Status(uint32_t, std::string&&)>& on_result) = 0;
+  virtual uint32_t DefaultParallelism() const = 0;
+  virtual std::string Conf(const std::string& key, const std::string& default_value) const = 0;
+  virtual const std::string& AppId() const = 0;
+  virtual const std::string& AppName() const = 0;
+};
+
+}  // namespace ember::internal

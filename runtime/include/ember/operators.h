@@ -1,0 +1,536 @@
+// The invokers behind each RDD operation, instantiated in the application
+// library and called by executors through ember/function.h.
+//
+// Shapes (all take the TaskContext and the node as the executor sees it):
+//   node:    Run(tc, node, partition, out)     pushes the node's records into out
+//   writer:  Write(tc, top, partition, capture, reducers)   map side of a shuffle
+//   sink:    Run(tc, top, partition, capture) -> bytes      result of an action
+// Records cross process boundaries only as encoded blocks.
+//
+// Thread-safety: each invocation belongs to one task thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ember/function.h"
+#include "ember/hash.h"
+#include "ember/record.h"
+#include "ember/task.h"
+#include "ember/text_format.h"
+
+namespace ember::internal {
+
+// A value with no content, for distinct's pairs.
+struct Unit {
+  friend bool operator==(Unit, Unit) { return true; }
+};
+
+template <typename T>
+struct PairTraits {
+  static_assert(sizeof(T) == 0, "Ember: this operation needs an RDD of std::pair<key, value>");
+};
+template <typename K, typename V>
+struct PairTraits<std::pair<K, V>> {
+  using Key = K;
+  using Value = V;
+};
+
+// Target size of one shuffle block; large enough that per-block costs
+// (framing, checksums, RPC chunks) vanish, small enough to stream.
+inline constexpr size_t kShuffleBlockBytes = 1 << 20;
+
+template <typename U>
+class Emitter {
+ public:
+  explicit Emitter(Consumer<U>& down) : down_(down) {}
+  template <typename X>
+  void operator()(X&& x) {
+    U value(std::forward<X>(x));
+    down_.Push(value);
+  }
+
+ private:
+  Consumer<U>& down_;
+};
+
+// ----------------------------------------------------------- narrow steps --
+
+template <typename In, typename Out, typename F>
+struct MapStep {
+  F f;
+  void Apply(In& v, Consumer<Out>& down) {
+    Out out = f(std::move(v));
+    down.Push(out);
+  }
+};
+
+template <typename In, typename Out, typename F, bool kEmitter>
+struct FlatMapStep {
+  F f;
+  void Apply(In& v, Consumer<Out>& down) {
+    if constexpr (kEmitter) {
+      Emitter<Out> emit(down);
+      f(std::move(v), emit);
+    } else {
+      for (auto&& x : f(std::move(v))) {
+        Out out(std::move(x));
+        down.Push(out);
+      }
+    }
+  }
+};
+
+template <typename In, typename F>
+struct FilterStep {
+  F f;
+  void Apply(In& v, Consumer<In>& down) {
+    if (f(static_cast<const In&>(v))) down.Push(v);
+  }
+};
+
+template <typename K, typename V, typename W, typename F>
+struct MapValuesStep {
+  F f;
+  void Apply(std::pair<K, V>& v, Consumer<std::pair<K, W>>& down) {
+    std::pair<K, W> out(std::move(v.first), f(std::move(v.second)));
+    down.Push(out);
+  }
+};
+
+template <typename T, typename K, typename F>
+struct KeyByStep {
+  F f;
+  void Apply(T& v, Consumer<std::pair<K, T>>& down) {
+    K key = f(static_cast<const T&>(v));
+    std::pair<K, T> out(std::move(key), std::move(v));
+    down.Push(out);
+  }
+};
+
+// One narrow transformation, pipelined: records flow from the parent through
+// Step into `out` without being stored.
+template <typename In, typename Out, typename Step>
+struct PipeOp {
+  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+    (void)Registered<&Run>::value;
+    CapturedFn<Step> step(node.capture);
+    class Adapter final : public Consumer<In> {
+     public:
+      Adapter(Step& s, Consumer<Out>& d) : step_(s), down_(d) {}
+      void Push(In& v) override { step_.Apply(v, down_); }
+
+     private:
+      Step& step_;
+      Consumer<Out>& down_;
+    } adapter(step.get(), static_cast<Consumer<Out>&>(out));
+    tc.RunParent(node, 0, partition, adapter);
+  }
+};
+
+template <typename T>
+class VectorConsumer final : public Consumer<T> {
+ public:
+  void Push(T& v) override { items.push_back(std::move(v)); }
+  std::vector<T> items;
+};
+
+template <typename In, typename Out, typename F>
+struct MapPartitionsOp {
+  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+    (void)Registered<&Run>::value;
+    CapturedFn<F> f(node.capture);
+    VectorConsumer<In> all;
+    tc.RunParent(node, 0, partition, all);
+    auto& down = static_cast<Consumer<Out>&>(out);
+    for (auto&& x : f.get()(std::move(all.items))) {
+      Out value(std::move(x));
+      down.Push(value);
+    }
+  }
+};
+
+// ---------------------------------------------------------------- sources --
+
+// Records encoded in the node's payload for this partition (parallelize).
+template <typename T>
+struct DecodeSourceOp {
+  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+    (void)Registered<&Run>::value;
+    auto& down = static_cast<Consumer<T>&>(out);
+    RecordReader reader(tc.Payload(node, partition));
+    while (!reader.AtEnd()) {
+      T value;
+      Status st = Decode(reader, value);
+      if (!st.ok()) Fail(st.WithContext("decoding a parallelize slice"));
+      ++tc.counters().records_in;
+      down.Push(value);
+    }
+  }
+};
+
+// Non-template sources and union live in the runtime library.
+FnRef UnionRef();
+FnRef TextFileRef();
+FnRef RangeRef();
+
+// ---------------------------------------------------------------- shuffle --
+
+// Encoded records per reducer, sealed into blocks of kShuffleBlockBytes.
+// Blocks are handed to the task in reducer order once the input is done,
+// since a map output file stores each reducer's segment contiguously.
+template <typename T>
+class ReducerBlocks {
+ public:
+  explicit ReducerBlocks(uint32_t reducers) : open_(reducers), sealed_(reducers) {}
+
+  void Add(uint32_t reducer, const T& value) {
+    std::string& buf = open_[reducer];
+    RecordWriter writer(buf);
+    Encode(writer, value);
+    ++records_;
+    if (buf.size() >= kShuffleBlockBytes) {
+      sealed_[reducer].push_back(std::move(buf));
+      buf = std::string();
+    }
+  }
+
+  void Flush(TaskContext& tc) {
+    for (uint32_t r = 0; r < open_.size(); ++r) {
+      for (const std::string& block : sealed_[r]) tc.WriteShuffleBlock(r, block);
+      if (!open_[r].empty()) tc.WriteShuffleBlock(r, open_[r]);
+    }
+    tc.counters().records_out += records_;
+  }
+
+ private:
+  std::vector<std::string> open_;
+  std::vector<std::vector<std::string>> sealed_;
+  uint64_t records_ = 0;
+};
+
+template <typename K>
+uint32_t ReducerOf(const K& key, uint32_t reducers) {
+  return static_cast<uint32_t>(StableHash(key) % reducers);
+}
+
+template <typename K, typename V>
+using CombineMap = std::unordered_map<K, V, StableHasher<K>>;
+
+// Merges (key, value) into `map` with f; the key is moved only when new.
+template <typename K, typename V, typename F>
+void CombineInto(CombineMap<K, V>& map, F& f, std::pair<K, V>& kv) {
+  auto [it, inserted] = map.try_emplace(std::move(kv.first), std::move(kv.second));
+  if (!inserted) it->second = f(std::move(it->second), std::move(kv.second));
+}
+
+// Calls `fn` with every (key, value) of `map`, moving them out.
+template <typename K, typename V, typename Fn>
+void Drain(CombineMap<K, V>& map, Fn&& fn) {
+  while (!map.empty()) {
+    auto handle = map.extract(map.begin());
+    std::pair<K, V> kv(std::move(handle.key()), std::move(handle.mapped()));
+    fn(kv);
+  }
+}
+
+// Map side of reduceByKey: combine within the task, then partition by key.
+template <typename K, typename V, typename F>
+struct CombineWriteOp {
+  static void Write(TaskContext& tc, const NodeView& top, uint32_t partition,
+                    std::string_view capture, uint32_t reducers) {
+    (void)Registered<&Write>::value;
+    CapturedFn<F> f(capture);
+    class Combiner final : public Consumer<std::pair<K, V>> {
+     public:
+      explicit Combiner(F& fn) : fn_(fn) {}
+      void Push(std::pair<K, V>& kv) override { CombineInto(map, fn_, kv); }
+      CombineMap<K, V> map;
+
+     private:
+      F& fn_;
+    } combiner(f.get());
+    tc.RunNode(top.index, partition, combiner);
+    ReducerBlocks<std::pair<K, V>> blocks(reducers);
+    Drain(combiner.map, [&](std::pair<K, V>& kv) { blocks.Add(ReducerOf(kv.first, reducers), kv); });
+    blocks.Flush(tc);
+  }
+};
+
+// Map side of groupByKey: partition by key, no combining.
+template <typename K, typename V>
+struct HashWriteOp {
+  static void Write(TaskContext& tc, const NodeView& top, uint32_t partition, std::string_view,
+                    uint32_t reducers) {
+    (void)Registered<&Write>::value;
+    class Partitioner final : public Consumer<std::pair<K, V>> {
+     public:
+      explicit Partitioner(uint32_t n) : blocks(n), reducers_(n) {}
+      void Push(std::pair<K, V>& kv) override { blocks.Add(ReducerOf(kv.first, reducers_), kv); }
+      ReducerBlocks<std::pair<K, V>> blocks;
+
+     private:
+      uint32_t reducers_;
+    } partitioner(reducers);
+    tc.RunNode(top.index, partition, partitioner);
+    partitioner.blocks.Flush(tc);
+  }
+};
+
+// Map side of repartition: round robin, starting where the partition index
+// says so that small partitions do not all land on reducer 0.
+template <typename T>
+struct RoundRobinWriteOp {
+  static void Write(TaskContext& tc, const NodeView& top, uint32_t partition, std::string_view,
+                    uint32_t reducers) {
+    (void)Registered<&Write>::value;
+    class Spreader final : public Consumer<T> {
+     public:
+      Spreader(uint32_t n, uint32_t start) : blocks(n), reducers_(n), next_(start % n) {}
+      void Push(T& v) override {
+        blocks.Add(next_, v);
+        next_ = next_ + 1 == reducers_ ? 0 : next_ + 1;
+      }
+      ReducerBlocks<T> blocks;
+
+     private:
+      uint32_t reducers_;
+      uint32_t next_;
+    } spreader(reducers, partition);
+    tc.RunNode(top.index, partition, spreader);
+    spreader.blocks.Flush(tc);
+  }
+};
+
+template <typename T, typename Fn>
+void DecodeBlock(std::string_view block, Fn&& fn) {
+  RecordReader reader(block);
+  while (!reader.AtEnd()) {
+    T value;
+    Status st = Decode(reader, value);
+    if (!st.ok()) Fail(st.WithContext("decoding a shuffle block"));
+    fn(value);
+  }
+}
+
+template <typename K, typename V, typename F>
+struct CombineReadOp {
+  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+    (void)Registered<&Run>::value;
+    CapturedFn<F> f(node.capture);
+    CombineMap<K, V> map;
+    tc.ReadShuffle(node.shuffle_id, partition, [&](std::string_view block) {
+      DecodeBlock<std::pair<K, V>>(block, [&](std::pair<K, V>& kv) {
+        ++tc.counters().records_in;
+        CombineInto(map, f.get(), kv);
+      });
+    });
+    auto& down = static_cast<Consumer<std::pair<K, V>>&>(out);
+    Drain(map, [&](std::pair<K, V>& kv) { down.Push(kv); });
+  }
+};
+
+template <typename K, typename V>
+struct GroupReadOp {
+  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+    (void)Registered<&Run>::value;
+    CombineMap<K, std::vector<V>> groups;
+    tc.ReadShuffle(node.shuffle_id, partition, [&](std::string_view block) {
+      DecodeBlock<std::pair<K, V>>(block, [&](std::pair<K, V>& kv) {
+        ++tc.counters().records_in;
+        groups[std::move(kv.first)].push_back(std::move(kv.second));
+      });
+    });
+    auto& down = static_cast<Consumer<std::pair<K, std::vector<V>>>&>(out);
+    Drain(groups, [&](std::pair<K, std::vector<V>>& kv) { down.Push(kv); });
+  }
+};
+
+template <typename T>
+struct PlainReadOp {
+  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+    (void)Registered<&Run>::value;
+    auto& down = static_cast<Consumer<T>&>(out);
+    tc.ReadShuffle(node.shuffle_id, partition, [&](std::string_view block) {
+      DecodeBlock<T>(block, [&](T& v) {
+        ++tc.counters().records_in;
+        down.Push(v);
+      });
+    });
+  }
+};
+
+// ------------------------------------------------------------ result sinks --
+
+template <typename T>
+struct CollectSink {
+  static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
+                         std::string_view) {
+    (void)Registered<&Run>::value;
+    class Collector final : public Consumer<T> {
+     public:
+      void Push(T& v) override {
+        RecordWriter writer(bytes);
+        Encode(writer, v);
+        ++count;
+      }
+      std::string bytes;
+      uint64_t count = 0;
+    } collector;
+    tc.RunNode(top.index, partition, collector);
+    tc.counters().records_out += collector.count;
+    return std::move(collector.bytes);
+  }
+};
+
+template <typename T>
+struct CountSink {
+  static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
+                         std::string_view) {
+    (void)Registered<&Run>::value;
+    class Counter final : public Consumer<T> {
+     public:
+      void Push(T&) override { ++count; }
+      uint64_t count = 0;
+    } counter;
+    tc.RunNode(top.index, partition, counter);
+    return EncodeToString(counter.count);
+  }
+};
+
+template <typename T, typename F>
+struct ReduceSink {
+  static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
+                         std::string_view capture) {
+    (void)Registered<&Run>::value;
+    CapturedFn<F> f(capture);
+    class Reducer final : public Consumer<T> {
+     public:
+      explicit Reducer(F& fn) : fn_(fn) {}
+      void Push(T& v) override {
+        acc = acc ? T(fn_(std::move(*acc), std::move(v))) : std::move(v);
+      }
+      std::optional<T> acc;
+
+     private:
+      F& fn_;
+    } reducer(f.get());
+    tc.RunNode(top.index, partition, reducer);
+    return EncodeToString(reducer.acc);
+  }
+};
+
+template <typename T>
+struct TakeSink {
+  static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
+                         std::string_view capture) {
+    (void)Registered<&Run>::value;
+    auto limit = DecodeFromString<uint64_t>(capture);
+    if (!limit.ok()) Fail(limit.status().WithContext("take: bad limit"));
+    class Taker final : public Consumer<T> {
+     public:
+      explicit Taker(uint64_t n) : limit_(n) {}
+      void Push(T& v) override {
+        if (count >= limit_) throw StopPartition{};
+        RecordWriter writer(bytes);
+        Encode(writer, v);
+        if (++count >= limit_) throw StopPartition{};
+      }
+      std::string bytes;
+      uint64_t count = 0;
+
+     private:
+      uint64_t limit_;
+    } taker(*limit);
+    if (*limit > 0) {
+      try {
+        tc.RunNode(top.index, partition, taker);
+      } catch (const StopPartition&) {
+        // Enough records: the rest of the partition is not needed.
+      }
+    }
+    return std::move(taker.bytes);
+  }
+};
+
+// Writes one part file of a text output. Lines go to a temporary file that
+// is renamed to part-NNNNN only when the task succeeds, so a failed or
+// retried attempt never leaves a partial part behind.
+class TextPartWriter {
+ public:
+  TextPartWriter(const std::string& dir, uint32_t partition, uint32_t attempt);
+  ~TextPartWriter();
+  TextPartWriter(const TextPartWriter&) = delete;
+  TextPartWriter& operator=(const TextPartWriter&) = delete;
+  std::string& buffer() { return buffer_; }
+  void MaybeFlush() {
+    if (buffer_.size() >= kFlushBytes) Flush();
+  }
+  // Flushes, syncs and renames into place; throws TaskError on failure.
+  void Commit();
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 20;
+  void Flush();
+  std::string tmp_path_;
+  std::string final_path_;
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// Driver side of saveAsTextFile: refuses an existing directory, then
+// creates it and returns its absolute path; Commit removes temporaries and
+// writes _SUCCESS.
+std::string PrepareTextOutput(const std::string& path);
+void CommitTextOutput(const std::string& dir);
+
+template <typename T>
+struct SaveTextSink {
+  static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
+                         std::string_view capture) {
+    (void)Registered<&Run>::value;
+    auto dir = DecodeFromString<std::string>(capture);
+    if (!dir.ok()) Fail(dir.status().WithContext("saveAsTextFile: bad output path"));
+    TextPartWriter writer(*dir, partition, tc.attempt());
+    class Formatter final : public Consumer<T> {
+     public:
+      explicit Formatter(TextPartWriter& w) : writer_(w) {}
+      void Push(T& v) override {
+        AppendText(writer_.buffer(), v);
+        writer_.buffer().push_back('\n');
+        ++count;
+        writer_.MaybeFlush();
+      }
+      uint64_t count = 0;
+
+     private:
+      TextPartWriter& writer_;
+    } formatter(writer);
+    tc.RunNode(top.index, partition, formatter);
+    writer.Commit();
+    tc.counters().records_out += formatter.count;
+    return std::string();
+  }
+};
+
+// Signatures of the three invoker shapes, for the executor's casts.
+using NodeRunFn = void (*)(TaskContext&, const NodeView&, uint32_t, ErasedConsumer&);
+using ShuffleWriteFn = void (*)(TaskContext&, const NodeView&, uint32_t, std::string_view,
+                                uint32_t);
+using ResultFn = std::string (*)(TaskContext&, const NodeView&, uint32_t, std::string_view);
+
+}  // namespace ember::internal
+
+namespace ember {
+template <>
+struct Codec<internal::Unit> {
+  static void Encode(RecordWriter&, const internal::Unit&) {}
+  static Status Decode(RecordReader&, internal::Unit&) { return Status::Ok(); }
+};
+}  // namespace ember

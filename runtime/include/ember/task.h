@@ -1,0 +1,109 @@
+// The executor-side contract between the engine and the operator code
+// instantiated in the application library.
+//
+// A task runs a chain of nodes. Records move between nodes by push: each
+// node hands every record to the next one's Consumer<T>::Push, so narrow
+// transformations are pipelined and nothing is materialised between them.
+// Push takes a mutable reference: the callee may move from it, which lets a
+// source reuse one buffer for every record it reads.
+//
+// Errors inside a task are exceptions (TaskError, or whatever a user
+// function throws); they end the task and are caught once, where the
+// executor turns them into a failed TaskStatus.
+//
+// Thread-safety: a TaskContext belongs to one task on one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace ember {
+
+class ErasedConsumer {
+ public:
+  virtual ~ErasedConsumer() = default;
+};
+
+template <typename T>
+class Consumer : public ErasedConsumer {
+ public:
+  virtual void Push(T& value) = 0;
+};
+
+namespace internal {
+
+// An engine error inside a task, carrying its Status.
+class TaskError : public std::runtime_error {
+ public:
+  explicit TaskError(Status status)
+      : std::runtime_error(status.message()), status_(std::move(status)) {}
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_;
+};
+
+[[noreturn]] inline void Fail(Status status) { throw TaskError(std::move(status)); }
+
+// Thrown by a result sink that has all it needs (take(n)); not an error.
+struct StopPartition {};
+
+// One node of the stage, as the executor sees it.
+struct NodeView {
+  uint32_t index = 0;
+  std::string_view capture;
+  std::span<const uint32_t> parents;
+  std::span<const uint32_t> parent_partitions;
+  uint32_t num_partitions = 0;
+  uint32_t shuffle_id = 0;
+};
+
+// Counters the operators keep; the executor reports them with the status.
+struct TaskCounters {
+  uint64_t records_in = 0;
+  uint64_t records_out = 0;
+  uint64_t shuffle_bytes_written = 0;
+  uint64_t shuffle_bytes_read = 0;
+};
+
+class TaskContext {
+ public:
+  virtual ~TaskContext() = default;
+
+  // Runs node `index` of this task for `partition`, pushing into `out`,
+  // which must be a Consumer of that node's record type.
+  virtual void RunNode(uint32_t index, uint32_t partition, ErasedConsumer& out) = 0;
+  void RunParent(const NodeView& node, size_t slot, uint32_t partition, ErasedConsumer& out) {
+    RunNode(node.parents[slot], partition, out);
+  }
+
+  // Source data of `node` for `partition` (a file split, a slice).
+  virtual std::string_view Payload(const NodeView& node, uint32_t partition) = 0;
+
+  // Calls `on_block` with every verified block of encoded records that the
+  // map tasks of `shuffle_id` wrote for `reduce_id`.
+  virtual void ReadShuffle(uint32_t shuffle_id, uint32_t reduce_id,
+                           const std::function<void(std::string_view)>& on_block) = 0;
+
+  // Map side: appends one block of encoded records for `reduce_id`. Blocks
+  // must come in non-decreasing reducer order.
+  virtual void WriteShuffleBlock(uint32_t reduce_id, std::string_view block) = 0;
+
+  // For saveAsTextFile: the partition being computed and attempt number.
+  virtual uint32_t partition() const = 0;
+  virtual uint32_t attempt() const = 0;
+
+  TaskCounters& counters() { return counters_; }
+
+ private:
+  TaskCounters counters_;
+};
+
+}  // namespace internal
+}  // namespace ember
