@@ -2,7 +2,9 @@
 // application and broadcast downloads. gRPC callback API; every call has a
 // deadline.
 //
-// Thread-safety: all methods may be called from any thread.
+// Thread-safety: all methods may be called from any thread. Close() may be
+// called from inside a handler (it then does not wait); destroying the client
+// from inside a handler deadlocks. Plaintext gRPC: see driver_server.h.
 #pragma once
 
 #include <chrono>

@@ -1,8 +1,16 @@
 // The driver's gRPC server: the executor stream, application and broadcast
 // downloads. Implemented with gRPC's callback API; one reactor per RPC.
 //
+// Security: every RPC must carry the application secret in "x-ember-secret"
+// (checked in constant time; refusals are UNAUTHENTICATED and counted in
+// Metrics::auth_failures_total). The transport itself is plaintext gRPC: the
+// secret authenticates peers but nothing is encrypted. TLS is future work;
+// until then the default bind address is loopback, never 0.0.0.0.
+//
 // Thread-safety: DriverServer's methods may be called from any thread. The
-// DriverEvents callbacks run on gRPC threads and must not block for long.
+// DriverEvents callbacks run on gRPC threads and must not block for long;
+// callbacks for one stream are serialised, and OnDisconnect is the last one
+// for its executor. The DriverEvents object must outlive the server.
 #pragma once
 
 #include <cstdint>
@@ -66,7 +74,9 @@ class DriverServer {
                                                      DriverEvents* events);
   // The bound port (useful when options.port was 0).
   virtual int port() const = 0;
-  // Stops accepting, ends open streams, waits for in-flight handlers.
+  // Stops accepting, ends open streams with UNAVAILABLE, waits for in-flight
+  // handlers. Idempotent; also run by the destructor. Must not be called
+  // from a DriverEvents callback (it waits for those to return).
   virtual void Shutdown() = 0;
 };
 

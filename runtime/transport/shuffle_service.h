@@ -1,7 +1,14 @@
 // Shuffle blocks between executors: a server that streams a map task's
 // segment for one reducer in chunks, and the client that fetches them.
 //
-// Thread-safety: all methods may be called from any thread.
+// The server reads each segment on a helper thread into a small bounded queue,
+// so slow disks never stall gRPC threads and a slow peer cannot pin memory.
+// Every fetch carries the application secret ("x-ember-secret") and the
+// application id; plaintext gRPC, see driver_server.h.
+//
+// Thread-safety: all methods may be called from any thread. ReadSegment is
+// called from helper threads, possibly several at once; the ShuffleSource
+// must outlive the server.
 #pragma once
 
 #include <chrono>
@@ -56,7 +63,10 @@ class ShuffleClient {
   ShuffleClient(std::string secret, std::string app_id,
                 std::chrono::seconds deadline = std::chrono::seconds(120));
   ~ShuffleClient();
-  // Streams the segment's bytes to `sink` in order, chunk by chunk.
+  // Streams the segment's bytes to `sink` in order, chunk by chunk, blocking
+  // the caller until the fetch ends. A non-OK return from `sink` cancels the
+  // fetch and is returned. Errors name the peer, e.g. "fetching shuffle 1 map
+  // 3 reduce 0 from 10.0.0.5:7337: ...".
   // UNAVAILABLE / NOT_FOUND / UNAUTHENTICATED come back as they are.
   Status Fetch(const std::string& address, uint32_t shuffle_id, uint32_t map_id,
                uint32_t reduce_id, const std::function<Status(std::string_view)>& sink);

@@ -150,11 +150,5 @@ TEST(GrpcStatusTest, RoundTripsEveryCode) {
   }
 }
 
-TEST(GrpcStatusTest, UnknownNumericCodeBecomesUnknown) {
-  const Status s = FromGrpcStatus(grpc::Status(static_cast<grpc::StatusCode>(99), "odd"));
-  EXPECT_EQ(s.code(), StatusCode::kUnknown);
-  EXPECT_EQ(s.message(), "odd");
-}
-
 }  // namespace
 }  // namespace ember::transport
