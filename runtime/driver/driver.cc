@@ -231,6 +231,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   void Stop() {
     if (stopped_) return;
     stopped_ = true;
+    stopping_ = true;
     monitor_stop_ = true;
     if (monitor_.joinable()) monitor_.join();
     {
@@ -336,6 +337,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       connections_.erase(executor_id);
       last_heartbeat_.erase(executor_id);
     }
+    // Executors leaving after the application is done are not lost.
+    if (stopping_) return;
     scheduler_->RemoveExecutor(executor_id, why.ok() ? Status(StatusCode::kUnavailable,
                                                               "disconnected")
                                                      : why);
@@ -475,6 +478,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::string local_dir_;
   std::thread monitor_;
   std::atomic<bool> monitor_stop_{false};
+  std::atomic<bool> stopping_{false};
   bool stopped_ = false;
 
   std::mutex mu_;
