@@ -1,9 +1,10 @@
 #include "runtime/transport/auth.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -15,16 +16,27 @@ namespace {
 constexpr size_t kSecretBytes = 32;
 
 Result<std::string> ReadSecretFile(std::string_view path) {
-  std::ifstream in{std::string(path), std::ios::binary};
-  if (!in) return ErrnoError("secret file " + std::string(path), errno);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return ErrnoError("secret file " + std::string(path), errno);
-  std::string secret = buf.str();
+  const std::string name = "secret file " + std::string(path);
+  const int fd = ::open(std::string(path).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(name, errno);
+  std::string secret;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoError(name, err);
+    }
+    if (n == 0) break;
+    secret.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
   // Files written by `echo` or Kubernetes tooling often end in a newline that
   // is not part of the secret.
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) return InvalidArgumentError("secret file " + std::string(path) + " is empty");
+  if (secret.empty()) return InvalidArgumentError(name + " is empty");
   return secret;
 }
 

@@ -87,6 +87,13 @@ TEST(LoadSecretTest, EmptyFileIsRefused) {
   EXPECT_NE(s.status().message().find(path), std::string::npos);
 }
 
+TEST(LoadSecretTest, DirectoryIsNotASecretFile) {
+  EnvGuard env;
+  auto s = LoadSecret("", "/tmp");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "secret file /tmp: Is a directory");
+}
+
 TEST(LoadSecretTest, EnvironmentVariable) {
   EnvGuard env;
   ::setenv("EMBER_SECRET", "env-secret", 1);
