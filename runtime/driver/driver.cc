@@ -199,26 +199,25 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
 
   int RunProgram() {
     Context ctx(this);
-    std::unique_ptr<ProgressBar> progress;
     if (options_.progress) {
-      progress = std::make_unique<ProgressBar>([this] { return scheduler_->Progress(); }, stderr);
+      progress_ = std::make_unique<ProgressBar>([this] { return scheduler_->Progress(); }, stderr);
     }
     try {
       const int rc = app_->entry()(&ctx, &options_.app_args);
-      progress.reset();
+      progress_.reset();
       if (rc != 0) EMBER_LOG(kWarning) << "application returned " << rc;
       return rc;
     } catch (const JobFailed& e) {
-      progress.reset();
+      progress_.reset();
       return Error("job failed: " + std::string(e.what()));
     } catch (const InvalidInput& e) {
-      progress.reset();
+      progress_.reset();
       return Error(e.what());
     } catch (const std::exception& e) {
-      progress.reset();
+      progress_.reset();
       return Error("application threw " + DemangledName(typeid(e)) + ": " + e.what());
     } catch (...) {
-      progress.reset();
+      progress_.reset();
       return Error("application threw a non-standard exception");
     }
   }
@@ -273,6 +272,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     const auto start = std::chrono::steady_clock::now();
     EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") started";
     Status st = scheduler_->RunJob(top, sink, partitions, on_result);
+    if (progress_) progress_->Clear();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (st.ok()) {
@@ -474,6 +474,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<Executor> local_executor_;
   std::unique_ptr<transport::DriverServer> server_;
+  std::unique_ptr<ProgressBar> progress_;
   std::vector<std::unique_ptr<ChildProcess>> children_;
   std::string local_dir_;
   std::thread monitor_;

@@ -61,8 +61,22 @@ ProgressBar::~ProgressBar() {
   thread_.join();
 }
 
+void ProgressBar::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  EraseLocked();
+}
+
+void ProgressBar::EraseLocked() {
+  if (shown_.empty()) return;
+  std::string blank(shown_.size() + 2, ' ');
+  blank.front() = '\r';
+  blank.back() = '\r';
+  std::fputs(blank.c_str(), out_);
+  std::fflush(out_);
+  shown_.clear();
+}
+
 void ProgressBar::Loop() {
-  std::string shown;
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, kRefresh, [this] { return stop_; })) {
     winsize ws{};
@@ -70,23 +84,19 @@ void ProgressBar::Loop() {
                              ? ws.ws_col - 1
                              : kDefaultWidth;
     std::string line = RenderProgress(source_(), width);
-    if (line == shown) continue;
+    if (line == shown_) continue;
+    if (line.empty()) {
+      EraseLocked();
+      continue;
+    }
     // Pad with spaces so a shorter line fully covers the previous one.
     std::string out(1, '\r');
     out += line;
-    if (line.size() < shown.size()) out.append(shown.size() - line.size(), ' ');
-    if (line.empty()) out += "\r";
+    if (line.size() < shown_.size()) out.append(shown_.size() - line.size(), ' ');
     std::fputs(out.c_str(), out_);
     std::fflush(out_);
-    shown = std::move(line);
+    shown_ = std::move(line);
   }
-  if (!shown.empty()) {
-    std::string blank(shown.size() + 2, ' ');
-    blank.front() = '\r';
-    blank.back() = '\r';
-    std::fputs(blank.c_str(), out_);
-    std::fflush(out_);
-  }
+  EraseLocked();
 }
-
 }  // namespace ember

@@ -30,13 +30,19 @@ class ProgressBar {
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
+  // Erases the line now, so that output printed after a job does not land
+  // on the same line as the stale progress of that job.
+  void Clear();
+
  private:
   void Loop();
+  void EraseLocked();
   std::function<std::vector<scheduler::StageProgress>()> source_;
   std::FILE* out_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // guarded by mu_
+  std::string shown_;  // guarded by mu_
   std::thread thread_;
 };
 
