@@ -31,7 +31,11 @@ need_go() {
   command -v go >/dev/null 2>&1 || [[ -x /usr/local/go/bin/go ]] ||
     die "the Go toolchain is required to build kube-apiserver and etcd (looked for 'go' in PATH and /usr/local/go/bin)"
   export PATH=$PATH:/usr/local/go/bin
-  export GOFLAGS=-buildvcs=false CGO_ENABLED=0
+  # Module downloads and build artefacts stay under ~/.cache like every
+  # other cache of ours; -modcacherw keeps them deletable.
+  export GOMODCACHE=${GOMODCACHE_OVERRIDE:-$cache/go/mod}
+  export GOCACHE=${GOCACHE_OVERRIDE:-$cache/go/build}
+  export GOFLAGS="-buildvcs=false -modcacherw" CGO_ENABLED=0
 }
 
 # Go refuses `go install` of a module whose go.mod has replace directives, and
