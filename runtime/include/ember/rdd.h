@@ -307,7 +307,7 @@ class RDD {
   static void AppendDecoded(std::string_view bytes, std::vector<T>& out) {
     RecordReader reader(bytes);
     while (!reader.AtEnd()) {
-      T value;
+      T value{};  // value-initialized: Decode may fail before writing it
       Status st = Decode(reader, value);
       if (!st.ok()) throw JobFailed(st.WithContext("decoding a task result"));
       out.push_back(std::move(value));
