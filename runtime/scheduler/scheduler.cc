@@ -151,6 +151,19 @@ void Scheduler::LaunchPending(Job& job) {
     auto [si, partition] = job.pending.front();
     job.pending.pop_front();
     Stage& stage = job.stages[si];
+    // An executor lost since Schedule() queued this task may have taken map
+    // outputs it reads with it. Launching now would hand it the dead
+    // executor's address (CompleteOutputs needs every output present), and
+    // each such task would count as a fetch failure. Drop it instead;
+    // Schedule() queues it again once the lost outputs are recomputed.
+    const bool inputs_complete =
+        std::all_of(stage.plan.inputs.begin(), stage.plan.inputs.end(), [&](const auto& dep) {
+          return shuffles_.at(dep->shuffle_id).complete();
+        });
+    if (!inputs_complete) {
+      job.in_flight.erase({si, partition});
+      continue;
+    }
     proto::TaskDescription task = DescribeTask(stage.plan, partition, CompleteOutputs(stage.plan));
     const uint64_t task_id = next_task_id_++;
     task.set_task_id(task_id);
