@@ -1,0 +1,221 @@
+// An application for the integration tests: its first argument selects a
+// scenario exercising one group of RDD operations; the rest are the
+// scenario's inputs (files the test generated, numbers).
+//
+// Output, on stdout, is one fact per line so that the test can parse it:
+//   R<TAB>field[<TAB>field...]   a result record
+//   N<TAB>name<TAB>value         a named scalar (a count, a partition count)
+// The test computes its expectations from the same inputs on its own; the
+// application never prints what it "should" get.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <ember/ember.h>
+
+namespace {
+
+using Pair = std::pair<std::string, std::string>;
+
+void PrintRecord(const std::string& a) { std::printf("R\t%s\n", a.c_str()); }
+void PrintRecord(const std::string& a, const std::string& b) {
+  std::printf("R\t%s\t%s\n", a.c_str(), b.c_str());
+}
+void PrintScalar(const char* name, const std::string& value) {
+  std::printf("N\t%s\t%s\n", name, value.c_str());
+}
+void PrintScalar(const char* name, uint64_t value) { PrintScalar(name, std::to_string(value)); }
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// "key value" -> (key, value).
+Pair SplitPair(const std::string& line) {
+  const size_t sp = line.find(' ');
+  if (sp == std::string::npos) return {line, ""};
+  return {line.substr(0, sp), line.substr(sp + 1)};
+}
+
+// Leaves an empty file named KIND-PID-N in `dir`, so that the test can see
+// which process is running which phase (and how often a phase ran).
+void Mark(const std::string& dir, const char* kind) {
+  static std::atomic<uint64_t> seq{0};
+  static const uint64_t salt = std::random_device{}();
+  const std::string path = dir + "/" + kind + "-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(salt) + "-" + std::to_string(seq++);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot create marker " + path);
+  ::close(fd);
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: ops_app SCENARIO ARGS...\n"
+               "  groupbykey IN | distinct IN | union IN1 IN2 | repartition IN N | keyed IN\n"
+               "  take IN K | countbykey IN | numbers START END STEP SLICES\n"
+               "  parallelize IN SLICES | broadcast DICT IN | reuse IN MARKER_DIR | empty\n"
+               "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n");
+  return 2;
+}
+
+}  // namespace
+
+EMBER_APPLICATION(ctx, args) {
+  if (args.empty()) return Usage();
+  const std::string& scenario = args[0];
+  auto arg = [&](size_t i) -> const std::string& {
+    if (i >= args.size()) throw std::invalid_argument("scenario " + scenario + ": missing argument");
+    return args[i];
+  };
+
+  if (scenario == "groupbykey") {
+    auto groups = ctx.textFile(arg(1))
+                      // A lambda, not SplitPair itself: a function pointer's
+                      // bytes mean nothing in another process.
+                      .map([](const std::string& line) { return SplitPair(line); })
+                      .groupByKey(3).collect();
+    for (const auto& [key, values] : groups) {
+      std::string joined;
+      for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
+      PrintRecord(key, joined);
+    }
+  } else if (scenario == "distinct") {
+    for (const auto& line : ctx.textFile(arg(1)).distinct(3).collect()) PrintRecord(line);
+  } else if (scenario == "union") {
+    auto left = ctx.textFile(arg(1));
+    auto right = ctx.textFile(arg(2));
+    auto both = left.unionWith(right);
+    PrintScalar("left_partitions", left.getNumPartitions());
+    PrintScalar("right_partitions", right.getNumPartitions());
+    PrintScalar("partitions", both.getNumPartitions());
+    PrintScalar("count", both.count());
+    for (const auto& line : both.collect()) PrintRecord(line);
+  } else if (scenario == "repartition") {
+    auto parts = ctx.textFile(arg(1)).repartition(static_cast<uint32_t>(std::stoul(arg(2))));
+    PrintScalar("partitions", parts.getNumPartitions());
+    for (const auto& line : parts.collect()) PrintRecord(line);
+    auto sizes = parts
+                     .mapPartitions([](std::vector<std::string>&& records) {
+                       return std::vector<uint64_t>{records.size()};
+                     })
+                     .collect();
+    for (uint64_t s : sizes) PrintScalar("partition_size", s);
+  } else if (scenario == "keyed") {
+    auto out = ctx.textFile(arg(1))
+                   .keyBy([](const std::string& s) { return static_cast<int64_t>(s.size()); })
+                   .filter([](const std::pair<int64_t, std::string>& kv) { return kv.first % 2 == 0; })
+                   .mapValues([](std::string s) { return s + "!"; })
+                   .collect();
+    for (const auto& [len, s] : out) PrintRecord(std::to_string(len), s);
+  } else if (scenario == "take") {
+    for (const auto& line : ctx.textFile(arg(1)).take(std::stoull(arg(2)))) PrintRecord(line);
+  } else if (scenario == "countbykey") {
+    auto counts = ctx.textFile(arg(1))
+                      .keyBy([](const std::string& s) { return s; })
+                      .countByKey();
+    for (const auto& [key, n] : counts) PrintRecord(key, std::to_string(n));
+  } else if (scenario == "numbers") {
+    auto r = ctx.range(std::stoll(arg(1)), std::stoll(arg(2)), std::stoll(arg(3)),
+                       static_cast<uint32_t>(std::stoul(arg(4))));
+    PrintScalar("count", r.count());
+    PrintScalar("sum", std::to_string(r.reduce([](int64_t a, int64_t b) { return a + b; })));
+    for (int64_t v : r.collect()) PrintRecord(std::to_string(v));
+  } else if (scenario == "parallelize") {
+    auto rdd = ctx.parallelize(ReadLines(arg(1)), static_cast<uint32_t>(std::stoul(arg(2))));
+    PrintScalar("partitions", rdd.getNumPartitions());
+    PrintScalar("count", rdd.count());
+    for (const auto& line : rdd.collect()) PrintRecord(line);
+  } else if (scenario == "broadcast") {
+    // The dictionary is far larger than a closure may capture; executors
+    // fetch it once through the handle.
+    auto dict = ctx.broadcast(ReadLines(arg(1)));
+    auto words = ctx.textFile(arg(2))
+                     .map([dict](const std::string& line) {
+                       const auto& d = dict.value();
+                       const size_t i = std::stoul(line);
+                       if (i >= d.size()) throw std::out_of_range("index " + line);
+                       return std::pair<std::string, std::string>(line, d[i]);
+                     })
+                     .collect();
+    for (const auto& [i, w] : words) PrintRecord(i, w);
+  } else if (scenario == "reuse") {
+    // Every evaluation of the map side leaves a marker; two actions on the
+    // same reduceByKey must evaluate it once per partition in total.
+    auto marker_dir = ctx.broadcast(arg(2));
+    auto lines = ctx.textFile(arg(1));
+    auto counts = lines
+                      .mapPartitions([marker_dir](std::vector<std::string>&& records) {
+                        Mark(marker_dir.value(), "map");
+                        return std::move(records);
+                      })
+                      .map([](std::string s) { return std::pair<std::string, int64_t>(s, 1); })
+                      .reduceByKey([](int64_t a, int64_t b) { return a + b; });
+    PrintScalar("map_partitions", lines.getNumPartitions());
+    PrintScalar("distinct", counts.count());
+    for (const auto& [k, n] : counts.collect()) PrintRecord(k, std::to_string(n));
+  } else if (scenario == "empty") {
+    auto none = ctx.parallelize(std::vector<int64_t>{}, 2);
+    PrintScalar("count", none.count());
+    PrintScalar("collect_size", none.collect().size());
+    PrintScalar("take_size", none.take(3).size());
+    PrintScalar("range_count", ctx.range(5, 5).count());
+    PrintScalar("filtered_shuffle_size",
+                ctx.range(0, 100, 1, 3)
+                    .filter([](int64_t) { return false; })
+                    .map([](int64_t v) { return std::pair<int64_t, int64_t>(v, v); })
+                    .reduceByKey([](int64_t a, int64_t b) { return a + b; })
+                    .collect()
+                    .size());
+    try {
+      none.reduce([](int64_t a, int64_t b) { return a + b; });
+      PrintScalar("reduce_error", "none");
+    } catch (const ember::JobFailed& e) {
+      PrintScalar("reduce_error", e.what());
+    }
+  } else if (scenario == "slow") {
+    // Slow on purpose in both stages, so that the test can act (kill an
+    // executor, scrape metrics) while a phase is running.
+    const int64_t records = std::stoll(arg(1));
+    const auto slices = static_cast<uint32_t>(std::stoul(arg(2)));
+    const auto map_sleep = std::chrono::microseconds(std::stoll(arg(3)));
+    const auto reduce_sleep = std::chrono::microseconds(std::stoll(arg(4)));
+    auto marker_dir = ctx.broadcast(arg(5));
+    auto sums = ctx.range(0, records, 1, slices)
+                    .mapPartitions([marker_dir, map_sleep](std::vector<int64_t>&& values) {
+                      Mark(marker_dir.value(), "map");
+                      std::vector<std::pair<int64_t, int64_t>> out;
+                      for (int64_t v : values) {
+                        std::this_thread::sleep_for(map_sleep);
+                        out.emplace_back(v % 16, v);
+                      }
+                      return out;
+                    })
+                    .reduceByKey([](int64_t a, int64_t b) { return a + b; }, 8)
+                    .mapPartitions([marker_dir, reduce_sleep](
+                                       std::vector<std::pair<int64_t, int64_t>>&& kvs) {
+                      Mark(marker_dir.value(), "reduce");
+                      std::this_thread::sleep_for(reduce_sleep);
+                      return std::move(kvs);
+                    })
+                    .collect();
+    for (const auto& [k, s] : sums) PrintRecord(std::to_string(k), std::to_string(s));
+  } else {
+    return Usage();
+  }
+  return 0;
+}

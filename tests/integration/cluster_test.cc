@@ -1,0 +1,262 @@
+// The driver and executors as separate processes started by the test
+// (external[N] mode, as the Kubernetes operator runs them): the shared-secret
+// check between them, losing an executor in the middle of a job, and the
+// driver's /metrics endpoint while a job runs.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine_test_util.h"
+
+namespace ember::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::chrono::seconds kStartupWait{60};
+
+// The number right after `prefix` in `text`, once it is there.
+std::optional<int> NumberAfter(const std::string& text, const std::string& prefix) {
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return std::nullopt;
+  size_t i = at + prefix.size();
+  std::string digits;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) digits += text[i++];
+  if (digits.empty() || i == text.size()) return std::nullopt;  // maybe still being written
+  return std::stoi(digits);
+}
+
+// GET http://127.0.0.1:port/path over a plain socket; the whole response.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+size_t CountMarkers(const std::string& dir, const std::string& prefix) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) ++n;
+  }
+  return n;
+}
+
+// One ember-driver in external mode plus the executors a test starts for it.
+class ExternalCluster {
+ public:
+  ExternalCluster(const std::string& app_id, int executors, const std::vector<std::string>& flags,
+                  const std::vector<std::string>& app_args)
+      : app_id_(app_id) {
+    WriteFileOrDie(secret_file(), "integration-secret-" + app_id);
+    std::vector<std::string> argv = {Bin("ember-driver"),
+                                     "--master",
+                                     "external[" + std::to_string(executors) + "]",
+                                     "--app-id",
+                                     app_id,
+                                     "--secret-file",
+                                     secret_file(),
+                                     "--port",
+                                     "0",
+                                     "--log-level",
+                                     "info",
+                                     "--local-dir",
+                                     dir_ / "driver"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back(EMBER_OPS_APP);
+    argv.insert(argv.end(), app_args.begin(), app_args.end());
+    driver_ = std::make_unique<Process>(std::move(argv));
+  }
+
+  std::string secret_file() const { return dir_ / "secret"; }
+  Process& driver() { return *driver_; }
+
+  // The driver's RPC port, from its log; nullopt if it never said.
+  std::optional<int> WaitForPort() { return WaitForLogNumber("driver listening on 127.0.0.1:"); }
+
+  std::optional<int> WaitForLogNumber(const std::string& prefix) {
+    std::optional<int> n;
+    WaitUntil([&] { return (n = NumberAfter(driver_->Stderr(), prefix)).has_value() ||
+                           !driver_->running(); },
+              kStartupWait);
+    return n;
+  }
+
+  std::vector<std::string> ExecutorArgv(int port, const std::string& id,
+                                        const std::string& secret_flag) const {
+    return {Bin("ember-executor"), "--driver",    "127.0.0.1:" + std::to_string(port),
+            "--executor-id",       id,            "--app-id",
+            app_id_,               "--cores",     "1",
+            secret_flag.rfind("--secret=", 0) == 0 ? secret_flag : "--secret-file=" + secret_file(),
+            "--local-dir",         dir_ / ("executor-" + id),
+            "--log-level",         "info"};
+  }
+
+  Process& StartExecutor(int port, const std::string& id) {
+    executors_.push_back(std::make_unique<Process>(ExecutorArgv(port, id, "")));
+    return *executors_.back();
+  }
+
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  std::string app_id_;
+  TempDir dir_{"ember-cluster"};
+  std::unique_ptr<Process> driver_;
+  std::vector<std::unique_ptr<Process>> executors_;
+};
+
+// ------------------------------------------------------- authentication --
+
+TEST(ClusterAuthTest, ExecutorWithWrongSecretIsRefusedAndRightOneRunsTheJob) {
+  ExternalCluster cluster("it-auth", 1, {}, {"numbers", "0", "1000", "1", "4"});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+
+  ProcessResult refused = RunProcess(
+      cluster.ExecutorArgv(*port, "1", "--secret=not-the-application-secret"), {},
+      kStartupWait);
+  EXPECT_FALSE(refused.timed_out) << refused.Describe();
+  EXPECT_NE(refused.exit_code, 0) << refused.Describe();
+  EXPECT_NE(refused.err.find("UNAUTHENTICATED"), std::string::npos) << refused.Describe();
+  ASSERT_TRUE(cluster.driver().running())
+      << "a refused executor must not end the application\n"
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+
+  Process& executor = cluster.StartExecutor(*port, "1");
+  ProcessResult driver = cluster.driver().Wait();
+  ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
+  AppOutput out = ParseAppOutput(driver.out);
+  int64_t sum = 0;
+  for (int64_t v = 0; v < 1000; ++v) sum += v;
+  EXPECT_EQ(out.Scalar("count"), "1000");
+  EXPECT_EQ(out.Scalar("sum"), std::to_string(sum));
+  ProcessResult exec = executor.Wait();
+  EXPECT_TRUE(exec.Exited(0)) << exec.Describe();
+}
+
+// ------------------------------------------------------- executor loss --
+
+// Which phase of the job is running when one of the two executors is killed.
+enum class KillDuring { kMapStage, kReduceStage };
+
+void PrintTo(KillDuring k, std::ostream* os) {
+  *os << (k == KillDuring::kMapStage ? "map stage" : "reduce stage");
+}
+
+class ExecutorLossTest : public ::testing::TestWithParam<KillDuring> {};
+
+TEST_P(ExecutorLossTest, JobCompletesOnTheRemainingExecutor) {
+  constexpr int64_t kRecords = 4000;
+  constexpr int kSlices = 8;
+  TempDir markers("ember-markers");
+  // 500 records of 1 ms per map task; 0.4 s per reduce task: each phase
+  // spans several tasks per executor, so there is a "middle" to kill in.
+  ExternalCluster cluster("it-loss", 2, {},
+                          {"slow", std::to_string(kRecords), std::to_string(kSlices), "1000",
+                           "400000", markers.path()});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  Process& survivor = cluster.StartExecutor(*port, "1");
+  Process& victim = cluster.StartExecutor(*port, "2");
+  const std::string victim_prefix_map = "map-" + std::to_string(victim.pid()) + "-";
+  const std::string victim_prefix_reduce = "reduce-" + std::to_string(victim.pid()) + "-";
+
+  // Map stage: once the victim has started its second map task, its first
+  // map output exists and must be recomputed after the kill. Reduce stage:
+  // the victim holds map outputs the remaining reduce tasks still need.
+  const bool reached = WaitUntil([&] {
+    if (!cluster.driver().running()) return true;
+    return GetParam() == KillDuring::kMapStage
+               ? CountMarkers(markers.path(), victim_prefix_map) >= 2
+               : CountMarkers(markers.path(), victim_prefix_reduce) >= 1;
+  });
+  ASSERT_TRUE(reached);
+  ASSERT_TRUE(cluster.driver().running())
+      << "the job ended before the executor could be killed\n"
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  ASSERT_EQ(::kill(victim.pid(), SIGKILL), 0);
+  ProcessResult killed = victim.Wait();
+  EXPECT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
+
+  ProcessResult driver = cluster.driver().Wait();
+  ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
+  std::map<int64_t, int64_t> expected;
+  for (int64_t v = 0; v < kRecords; ++v) expected[v % 16] += v;
+  std::map<int64_t, int64_t> actual;
+  for (const auto& r : ParseAppOutput(driver.out).records) {
+    ASSERT_EQ(r.size(), 2u);
+    ASSERT_TRUE(actual.emplace(std::stoll(r[0]), std::stoll(r[1])).second) << "key twice: " << r[0];
+  }
+  EXPECT_EQ(actual, expected);
+  EXPECT_NE(driver.err.find("executor 2 lost"), std::string::npos) << driver.Describe();
+  ProcessResult rest = survivor.Wait();
+  EXPECT_TRUE(rest.Exited(0)) << rest.Describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Phases, ExecutorLossTest,
+                         ::testing::Values(KillDuring::kMapStage, KillDuring::kReduceStage),
+                         [](const auto& info) {
+                           return info.param == KillDuring::kMapStage ? "MapStage" : "ReduceStage";
+                         });
+
+// --------------------------------------------------------------- metrics --
+
+TEST(ClusterMetricsTest, DriverServesMetricsWhileAJobRuns) {
+  TempDir markers("ember-markers");
+  ExternalCluster cluster("it-metrics", 1, {"--metrics-port", "0"},
+                          {"slow", "2000", "4", "1000", "300000", markers.path()});
+  const auto metrics_port = cluster.WaitForLogNumber("metrics at http://127.0.0.1:");
+  ASSERT_TRUE(metrics_port.has_value())
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  cluster.StartExecutor(*port, "1");
+  // A task has started: the executor is registered and a job is running.
+  ASSERT_TRUE(WaitUntil([&] {
+    return CountMarkers(markers.path(), "map-") >= 1 || !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running());
+
+  const std::string response = HttpGet(*metrics_port, "/metrics");
+  ASSERT_EQ(response.rfind("HTTP/1.", 0), 0u) << response;
+  EXPECT_NE(response.find(" 200 "), std::string::npos) << response.substr(0, 200);
+  EXPECT_NE(response.find("\nember_executors_registered{role=\"driver\"} 1\n"), std::string::npos)
+      << response;
+  EXPECT_NE(response.find("\nember_active_jobs{role=\"driver\"} 1\n"), std::string::npos)
+      << response;
+  for (const char* family : {"ember_tasks_started_total", "ember_tasks_succeeded_total",
+                             "ember_tasks_failed_total", "ember_task_duration_seconds"}) {
+    EXPECT_NE(response.find(std::string("# TYPE ") + family + " "), std::string::npos)
+        << family << " missing\n" << response;
+  }
+  ProcessResult driver = cluster.driver().Wait();
+  EXPECT_TRUE(driver.Exited(0)) << driver.Describe();
+}
+
+}  // namespace
+}  // namespace ember::testing
