@@ -36,7 +36,9 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace ember::kube;
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 long StatusKb(const std::string& field) {
   std::ifstream in("/proc/self/status");
@@ -49,7 +51,9 @@ long StatusKb(const std::string& field) {
 
 // Resets VmHWM to the current RSS (Linux 4.0+), so the peak measured next
 // belongs to the phase that follows.
-void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+void ResetPeakRss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 
 template <typename F>
 int RunPool(int threads, int count, F&& work) {
@@ -86,10 +90,14 @@ int main(int argc, char** argv) {
   int threads = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--kubeconfig") kubeconfig = argv[i + 1];
-    else if (flag == "--objects") objects = std::stoi(argv[i + 1]);
-    else if (flag == "--updates") updates = std::stoi(argv[i + 1]);
-    else if (flag == "--threads") threads = std::stoi(argv[i + 1]);
+    if (flag == "--kubeconfig")
+      kubeconfig = argv[i + 1];
+    else if (flag == "--objects")
+      objects = std::stoi(argv[i + 1]);
+    else if (flag == "--updates")
+      updates = std::stoi(argv[i + 1]);
+    else if (flag == "--threads")
+      threads = std::stoi(argv[i + 1]);
     else {
       std::cerr << "unknown flag " << flag << "\n";
       return 2;
@@ -143,17 +151,17 @@ int main(int argc, char** argv) {
   const long rss_synced_kb = StatusKb("VmRSS");
   std::printf("sync:    list-then-watch of %zu objects in %.2f s (%d pages of 500)\n",
               informer.store().Size(), sync_s, (objects + 499) / 500);
-  std::printf("memory:  RSS %.1f MiB before, peak %.1f MiB during sync, %.1f MiB synced "
-              "(%.1f KiB per object held)\n",
-              rss_before_kb / 1024.0, hwm_kb / 1024.0, rss_synced_kb / 1024.0,
-              static_cast<double>(rss_synced_kb - rss_before_kb) / informer.store().Size());
+  std::printf(
+      "memory:  RSS %.1f MiB before, peak %.1f MiB during sync, %.1f MiB synced "
+      "(%.1f KiB per object held)\n",
+      rss_before_kb / 1024.0, hwm_kb / 1024.0, rss_synced_kb / 1024.0,
+      static_cast<double>(rss_synced_kb - rss_before_kb) / informer.store().Size());
 
   ListOptions one;
   one.limit = 1;
   ApiResult<json> before_burst = client->List(resources::ConfigMaps(), ns, one);
-  const std::string burst_rv = before_burst.ok()
-                                   ? (*before_burst)["metadata"].value("resourceVersion", "")
-                                   : "";
+  const std::string burst_rv =
+      before_burst.ok() ? (*before_burst)["metadata"].value("resourceVersion", "") : "";
   start = Clock::now();
   failed = RunPool(threads, updates, [&](int i) {
     // Never the initial value: a no-op patch produces no event.
@@ -168,11 +176,12 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const auto applied = Clock::now();
-  std::printf("live:    %d updates written in %.2f s (%.0f/s, %d failed); informer applied %lld "
-              "of them %.3f s after the last write (%.0f events/s end to end)\n",
-              updates, Seconds(writes_done - start), updates / Seconds(writes_done - start),
-              failed, static_cast<long long>(updates_seen.load()), Seconds(applied - writes_done),
-              updates_seen.load() / Seconds(applied - start));
+  std::printf(
+      "live:    %d updates written in %.2f s (%.0f/s, %d failed); informer applied %lld "
+      "of them %.3f s after the last write (%.0f events/s end to end)\n",
+      updates, Seconds(writes_done - start), updates / Seconds(writes_done - start), failed,
+      static_cast<long long>(updates_seen.load()), Seconds(applied - writes_done),
+      updates_seen.load() / Seconds(applied - start));
   informer.Stop();
 
   // Replay the burst from the watch cache: the client is the bottleneck.
@@ -184,9 +193,8 @@ int main(int argc, char** argv) {
   watch.resource_version = burst_rv;
   watch.allow_bookmarks = false;
   start = Clock::now();
-  ApiResult<WatchEnd> end = client->Watch(
-      resources::ConfigMaps(), ns, watch,
-      [&](WatchEvent&& event) {
+  ApiResult<WatchEnd> end =
+      client->Watch(resources::ConfigMaps(), ns, watch, [&](WatchEvent&& event) {
         if (event.type != WatchEventType::kModified) return true;
         ObjectPtr old = store.Apply(std::move(event.object));
         if (old) ++handled;
@@ -200,8 +208,9 @@ int main(int argc, char** argv) {
     std::printf("replay:  %lld events decoded and applied in %.2f s (%.0f events/s)\n",
                 static_cast<long long>(replayed), replay_s, replayed / replay_s);
   }
-  std::printf("note:    namespace %s is left behind (namespace deletion needs "
-              "kube-controller-manager); `hack/controlplane.sh down` drops it\n",
-              ns.c_str());
+  std::printf(
+      "note:    namespace %s is left behind (namespace deletion needs "
+      "kube-controller-manager); `hack/controlplane.sh down` drops it\n",
+      ns.c_str());
   return 0;
 }

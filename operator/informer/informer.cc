@@ -2,13 +2,14 @@
 
 namespace ember::kube {
 
-Informer::Informer(Client* client, GroupVersionResource gvr, std::string ns,
-                   WatcherOptions options, InformerHandlers handlers,
-                   std::unique_ptr<Backoff> backoff)
+Informer::Informer(Client* client, GroupVersionResource gvr, std::string ns, WatcherOptions options,
+                   InformerHandlers handlers, std::unique_ptr<Backoff> backoff)
     : watcher_(client, std::move(gvr), std::move(ns), std::move(options), std::move(backoff)),
       handlers_(std::move(handlers)) {}
 
-Informer::~Informer() { Stop(); }
+Informer::~Informer() {
+  Stop();
+}
 
 void Informer::Start() {
   if (thread_.joinable()) return;

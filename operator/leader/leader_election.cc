@@ -48,8 +48,7 @@ Result<std::unique_ptr<LeaderElector>> LeaderElector::Create(Client* client,
       new LeaderElector(client, std::move(config), std::move(callbacks)));
 }
 
-LeaderElector::LeaderElector(Client* client, LeaderElectionConfig config,
-                             LeaderCallbacks callbacks)
+LeaderElector::LeaderElector(Client* client, LeaderElectionConfig config, LeaderCallbacks callbacks)
     : client_(client), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
 
 std::string LeaderElector::Leader() const {
@@ -152,8 +151,8 @@ void LeaderElector::Release() {
     std::lock_guard<std::mutex> lock(mu_);
     lease = last_lease_;
   }
-  if (!lease.is_object() || lease.value("spec", json::object()).value("holderIdentity", "") !=
-                                config_.identity) {
+  if (!lease.is_object() ||
+      lease.value("spec", json::object()).value("holderIdentity", "") != config_.identity) {
     return;
   }
   const std::string now = FormatMicroTime(std::chrono::system_clock::now());
@@ -166,8 +165,7 @@ void LeaderElector::Release() {
                         << released.status().ToString();
     return;
   }
-  EMBER_LOG(kInfo) << "leader: " << config_.identity << " released lease "
-                   << config_.lease_name;
+  EMBER_LOG(kInfo) << "leader: " << config_.identity << " released lease " << config_.lease_name;
 }
 
 void LeaderElector::Run(std::stop_token stop) {
@@ -178,15 +176,13 @@ void LeaderElector::Run(std::stop_token stop) {
   }
   if (stop.stop_requested()) return;
 
-  EMBER_LOG(kInfo) << "leader: " << config_.identity << " acquired lease "
-                   << config_.lease_name;
+  EMBER_LOG(kInfo) << "leader: " << config_.identity << " acquired lease " << config_.lease_name;
   leading_.store(true);
   std::stop_source leading_stop;
   std::jthread work;
   if (callbacks_.on_started_leading) {
-    work = std::jthread([this, token = leading_stop.get_token()] {
-      callbacks_.on_started_leading(token);
-    });
+    work = std::jthread(
+        [this, token = leading_stop.get_token()] { callbacks_.on_started_leading(token); });
   }
 
   // Renew until lost or told to stop.
@@ -213,8 +209,7 @@ void LeaderElector::Run(std::stop_token stop) {
   leading_stop.request_stop();
   if (work.joinable()) work.join();
   if (lost) {
-    EMBER_LOG(kWarning) << "leader: " << config_.identity << " lost lease "
-                        << config_.lease_name;
+    EMBER_LOG(kWarning) << "leader: " << config_.identity << " lost lease " << config_.lease_name;
   } else if (config_.release_on_cancel) {
     Release();
   }

@@ -68,8 +68,7 @@ class LeaderElector {
  public:
   // kInvalidArgument unless lease_duration > renew_deadline > retry_period > 0
   // and names are set. `client` must outlive the elector.
-  static Result<std::unique_ptr<LeaderElector>> Create(Client* client,
-                                                       LeaderElectionConfig config,
+  static Result<std::unique_ptr<LeaderElector>> Create(Client* client, LeaderElectionConfig config,
                                                        LeaderCallbacks callbacks);
 
   // Campaigns until leading, leads until leadership is lost or `stop` fires,

@@ -9,8 +9,8 @@ namespace ember::kube {
 
 using nlohmann::json;
 
-Watcher::Watcher(Client* client, GroupVersionResource gvr, std::string ns,
-                 WatcherOptions options, std::unique_ptr<Backoff> backoff)
+Watcher::Watcher(Client* client, GroupVersionResource gvr, std::string ns, WatcherOptions options,
+                 std::unique_ptr<Backoff> backoff)
     : client_(client),
       gvr_(std::move(gvr)),
       ns_(std::move(ns)),
@@ -76,8 +76,7 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
           state_ = State::kEmpty;
           *relist_now = true;
         }
-        EMBER_LOG(kWarning) << "watcher: listing " << where << ": "
-                            << page.status().ToString();
+        EMBER_LOG(kWarning) << "watcher: listing " << where << ": " << page.status().ToString();
         return false;
       }
       json& list = *page;

@@ -59,17 +59,17 @@ struct WatcherOptions {
 struct WatcherEvent {
   enum class Kind { kRestarted, kApplied, kDeleted };
   Kind kind = Kind::kApplied;
-  nlohmann::json object;               // kApplied, kDeleted
+  nlohmann::json object;                // kApplied, kDeleted
   std::vector<nlohmann::json> objects;  // kRestarted
 };
 
 // Counters for observability and tests; monotonic.
 struct WatcherStats {
-  uint64_t lists = 0;            // completed (all pages) lists
-  uint64_t gone = 0;             // 410s that forced a re-list
-  uint64_t watches = 0;          // watch requests opened
-  uint64_t errors = 0;           // failed list or watch attempts (incl. 410)
-  uint64_t events = 0;           // applied + deleted events delivered
+  uint64_t lists = 0;    // completed (all pages) lists
+  uint64_t gone = 0;     // 410s that forced a re-list
+  uint64_t watches = 0;  // watch requests opened
+  uint64_t errors = 0;   // failed list or watch attempts (incl. 410)
+  uint64_t events = 0;   // applied + deleted events delivered
 };
 
 class Watcher {

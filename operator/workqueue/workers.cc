@@ -10,7 +10,9 @@ WorkerPool::WorkerPool(WorkQueue* queue, int workers, Handler handler)
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
-WorkerPool::~WorkerPool() { Stop(); }
+WorkerPool::~WorkerPool() {
+  Stop();
+}
 
 void WorkerPool::Stop() {
   queue_->ShutDown();

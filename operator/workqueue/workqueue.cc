@@ -51,11 +51,17 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   timer_cv_.notify_one();
 }
 
-void WorkQueue::AddRateLimited(const std::string& key) { AddAfter(key, limiter_.When(key)); }
+void WorkQueue::AddRateLimited(const std::string& key) {
+  AddAfter(key, limiter_.When(key));
+}
 
-void WorkQueue::Forget(const std::string& key) { limiter_.Forget(key); }
+void WorkQueue::Forget(const std::string& key) {
+  limiter_.Forget(key);
+}
 
-int WorkQueue::NumRequeues(const std::string& key) const { return limiter_.NumRequeues(key); }
+int WorkQueue::NumRequeues(const std::string& key) const {
+  return limiter_.NumRequeues(key);
+}
 
 std::optional<std::string> WorkQueue::Get() {
   std::unique_lock<std::mutex> lock(mu_);

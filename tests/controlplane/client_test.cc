@@ -194,20 +194,20 @@ TEST(ClientTest, CustomResourceStatusSubresource) {
         {"scope", "Namespaced"},
         {"names", {{"plural", "widgets"}, {"singular", "widget"}, {"kind", "Widget"}}},
         {"versions",
-         json::array({{{"name", "v1"},
-                       {"served", true},
-                       {"storage", true},
-                       {"subresources", {{"status", json::object()}}},
-                       {"schema",
-                        {{"openAPIV3Schema",
-                          {{"type", "object"},
-                           {"properties",
-                            {{"spec",
-                              {{"type", "object"},
-                               {"properties", {{"size", {{"type", "integer"}}}}}}},
-                             {"status",
-                              {{"type", "object"},
-                               {"properties", {{"phase", {{"type", "string"}}}}}}}}}}}}}}})}}}};
+         json::array(
+             {{{"name", "v1"},
+               {"served", true},
+               {"storage", true},
+               {"subresources", {{"status", json::object()}}},
+               {"schema",
+                {{"openAPIV3Schema",
+                  {{"type", "object"},
+                   {"properties",
+                    {{"spec",
+                      {{"type", "object"}, {"properties", {{"size", {{"type", "integer"}}}}}}},
+                     {"status",
+                      {{"type", "object"},
+                       {"properties", {{"phase", {{"type", "string"}}}}}}}}}}}}}}})}}}};
   ApiResult<json> created_crd = client->Create(resources::CustomResourceDefinitions(), "", crd);
   ASSERT_TRUE(created_crd.ok()) << created_crd.status().ToString();
   ASSERT_TRUE(Eventually([&] {

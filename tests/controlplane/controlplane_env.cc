@@ -22,7 +22,9 @@ State& GetState() {
 
 }  // namespace
 
-std::string ControlPlane::RepoRoot() { return EMBER_REPO_ROOT; }
+std::string ControlPlane::RepoRoot() {
+  return EMBER_REPO_ROOT;
+}
 
 std::string ControlPlane::KubeconfigPath() {
   return RepoRoot() + "/.cache/controlplane/kubeconfig";
@@ -60,9 +62,13 @@ void ControlPlane::TearDown() {
   EXPECT_TRUE(down.ok()) << down.ToString();
 }
 
-const ClientConfig& ControlPlane::Config() { return GetState().config; }
+const ClientConfig& ControlPlane::Config() {
+  return GetState().config;
+}
 
-std::unique_ptr<Client> ControlPlane::NewClient() { return NewClient(Config()); }
+std::unique_ptr<Client> ControlPlane::NewClient() {
+  return NewClient(Config());
+}
 
 std::unique_ptr<Client> ControlPlane::NewClient(const ClientConfig& config) {
   Result<std::unique_ptr<Client>> client = Client::FromConfig(config);

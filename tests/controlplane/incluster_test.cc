@@ -55,14 +55,14 @@ TEST(InClusterTest, ServiceAccountFilesAuthenticateAndTokenRotationIsPickedUp) {
                                        {"resources", json::array({"configmaps"})},
                                        {"verbs", json::array({"get", "list", "watch"})}}})}};
   ASSERT_TRUE(admin->Create(resources::Roles(), ns, role).ok());
-  json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                  {"kind", "RoleBinding"},
-                  {"metadata", {{"name", "reader-reads"}, {"namespace", ns}}},
-                  {"roleRef",
-                   {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "cm-reader"}}},
-                  {"subjects", json::array({{{"kind", "ServiceAccount"},
-                                             {"name", "reader"},
-                                             {"namespace", ns}}})}};
+  json binding = {
+      {"apiVersion", "rbac.authorization.k8s.io/v1"},
+      {"kind", "RoleBinding"},
+      {"metadata", {{"name", "reader-reads"}, {"namespace", ns}}},
+      {"roleRef",
+       {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "cm-reader"}}},
+      {"subjects",
+       json::array({{{"kind", "ServiceAccount"}, {"name", "reader"}, {"namespace", ns}}})}};
   ASSERT_TRUE(admin->Create(resources::RoleBindings(), ns, binding).ok());
   ASSERT_TRUE(admin->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "visible")).ok());
 

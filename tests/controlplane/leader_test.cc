@@ -122,10 +122,10 @@ TEST(LeaderElectionTest, ExactlyOneLeadsAndAnotherTakesOverAfterAKill) {
   const auto killed_at = std::chrono::steady_clock::now();
   leader.Kill(SIGKILL);
   ASSERT_TRUE(Eventually([&] { return follower.Leads(); }, std::chrono::seconds(60)));
-  const auto takeover = std::chrono::duration_cast<milliseconds>(
-      std::chrono::steady_clock::now() - killed_at);
-  std::cout << "[ leader  ] takeover after SIGKILL: " << takeover.count()
-            << " ms (lease duration " << timing.lease.count() << " ms)\n";
+  const auto takeover =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - killed_at);
+  std::cout << "[ leader  ] takeover after SIGKILL: " << takeover.count() << " ms (lease duration "
+            << timing.lease.count() << " ms)\n";
   // The follower trusts the last renewal it saw (up to one jittered retry
   // period before the kill) for a lease duration, then needs one more retry
   // period to notice; a further second of slack absorbs request latency.
@@ -152,8 +152,8 @@ TEST(LeaderElectionTest, CleanShutdownReleasesTheLeaseForAQuickTakeover) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_EQ(a.State(), "stopped");
   ASSERT_TRUE(Eventually([&] { return b.Leads(); }, std::chrono::seconds(60)));
-  const auto takeover = std::chrono::duration_cast<milliseconds>(
-      std::chrono::steady_clock::now() - stopped_at);
+  const auto takeover =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - stopped_at);
   std::cout << "[ leader  ] takeover after release: " << takeover.count() << " ms\n";
   EXPECT_LT(takeover, timing.lease);
   ApiResult<json> lease = client->Get(resources::Leases(), ns, "lease");
@@ -211,8 +211,8 @@ TEST(LeaderElectionTest, LosingTheLeaseStopsTheLeadingWorkAtOnce) {
 
 TEST(LeaderElectionTest, RejectsInconsistentTimings) {
   auto client = ControlPlane::NewClient();
-  LeaderElectionConfig config{"ns", "lease", "me", milliseconds(10000), milliseconds(10000),
-                              milliseconds(2000), true};
+  LeaderElectionConfig config{
+      "ns", "lease", "me", milliseconds(10000), milliseconds(10000), milliseconds(2000), true};
   EXPECT_EQ(LeaderElector::Create(client.get(), config, {}).status().code(),
             StatusCode::kInvalidArgument);
   config.renew_deadline = milliseconds(1000);

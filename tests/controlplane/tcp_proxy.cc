@@ -119,8 +119,7 @@ void TcpProxy::AcceptLoop() {
 void TcpProxy::Pump(int client_fd, int generation) {
   int upstream = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr = Loopback(target_port_);
-  if (upstream < 0 ||
-      connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (upstream < 0 || connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     if (upstream >= 0) close(upstream);
     close(client_fd);
     return;

@@ -110,8 +110,8 @@ TEST(WatchTest, DeliversAddsUpdatesAndDeletesInOrder) {
 
   ASSERT_EQ(events.size(), 5u);
   const std::pair<WatchEventType, std::string> want[] = {
-      {WatchEventType::kAdded, "a"},    {WatchEventType::kModified, "a"},
-      {WatchEventType::kAdded, "b"},    {WatchEventType::kModified, "a"},
+      {WatchEventType::kAdded, "a"},   {WatchEventType::kModified, "a"},
+      {WatchEventType::kAdded, "b"},   {WatchEventType::kModified, "a"},
       {WatchEventType::kDeleted, "a"},
   };
   uint64_t previous_rv = 0;
@@ -132,8 +132,9 @@ TEST(WatchTest, StopTokenCancelsAnIdleWatch) {
   ApiResult<WatchEnd> end = WatchEnd::kServerClosed;
   std::stop_source stop;
   std::thread watcher([&] {
-    end = client->Watch(resources::ConfigMaps(), ns, WatchOptions{},
-                        [](WatchEvent&&) { return true; }, stop.get_token());
+    end = client->Watch(
+        resources::ConfigMaps(), ns, WatchOptions{}, [](WatchEvent&&) { return true; },
+        stop.get_token());
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop.request_stop();
@@ -147,8 +148,8 @@ TEST(WatchTest, ExpiredResourceVersionIsGone) {
   auto client = ControlPlane::NewClient();
   WatchOptions options;
   options.resource_version = "1";  // long compacted and outside the watch cache
-  ApiResult<WatchEnd> end = client->Watch(resources::ConfigMaps(), ns, options,
-                                          [](WatchEvent&&) { return true; });
+  ApiResult<WatchEnd> end =
+      client->Watch(resources::ConfigMaps(), ns, options, [](WatchEvent&&) { return true; });
   ASSERT_FALSE(end.ok());
   EXPECT_TRUE(end.error().IsGone()) << end.status().ToString();
   EXPECT_EQ(end.status().code(), StatusCode::kOutOfRange);
@@ -158,7 +159,9 @@ TEST(InformerTest, SyncsThenFollowsChanges) {
   const std::string ns = ControlPlane::CreateNamespace("informer");
   auto client = ControlPlane::NewClient();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "pre-" + std::to_string(i))).ok());
+    ASSERT_TRUE(
+        client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "pre-" + std::to_string(i)))
+            .ok());
   }
   Mirror mirror;
   WatcherOptions options;
@@ -170,7 +173,8 @@ TEST(InformerTest, SyncsThenFollowsChanges) {
   EXPECT_EQ(informer.store().Size(), 5u);
   ASSERT_TRUE(client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "post")).ok());
   ASSERT_TRUE(client->Delete(resources::ConfigMaps(), ns, "pre-0").ok());
-  ASSERT_TRUE(client->MergePatch(resources::ConfigMaps(), ns, "pre-1", {{"data", {{"x", "y"}}}}).ok());
+  ASSERT_TRUE(
+      client->MergePatch(resources::ConfigMaps(), ns, "pre-1", {{"data", {{"x", "y"}}}}).ok());
   const auto server = ServerContents(client.get(), ns);
   ASSERT_TRUE(Eventually([&] { return StoreContents(informer.store()) == server; }));
   EXPECT_EQ(mirror.Objects(), server);
@@ -183,8 +187,7 @@ TEST(InformerTest, SurvivesAnApiServerRestartMidWatch) {
   auto client = ControlPlane::NewClient();
   ASSERT_TRUE(client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "before")).ok());
   Mirror mirror;
-  Informer informer(client.get(), resources::ConfigMaps(), ns, WatcherOptions{},
-                    mirror.Handlers());
+  Informer informer(client.get(), resources::ConfigMaps(), ns, WatcherOptions{}, mirror.Handlers());
   informer.Start();
   ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
   ASSERT_TRUE(client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "during-watch")).ok());
@@ -198,7 +201,8 @@ TEST(InformerTest, SurvivesAnApiServerRestartMidWatch) {
   // connections died with the server).
   auto writer = ControlPlane::NewClient();
   ASSERT_TRUE(writer->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "after")).ok());
-  ASSERT_TRUE(writer->MergePatch(resources::ConfigMaps(), ns, "before", {{"data", {{"k", "v"}}}}).ok());
+  ASSERT_TRUE(
+      writer->MergePatch(resources::ConfigMaps(), ns, "before", {{"data", {{"k", "v"}}}}).ok());
   ASSERT_TRUE(writer->Delete(resources::ConfigMaps(), ns, "during-watch").ok());
   const auto server = ServerContents(writer.get(), ns);
   ASSERT_TRUE(Eventually([&] { return StoreContents(informer.store()) == server; },
@@ -238,7 +242,8 @@ TEST(InformerTest, RelistsAfterGoneWithoutLosingOrDuplicatingObjects) {
     ASSERT_TRUE(writer->Create(cms, ns, ConfigMap(ns, "new-" + std::to_string(i))).ok());
   }
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(writer->MergePatch(cms, ns, "cm-" + std::to_string(i), {{"data", {{"u", "1"}}}}).ok());
+    ASSERT_TRUE(
+        writer->MergePatch(cms, ns, "cm-" + std::to_string(i), {{"data", {{"u", "1"}}}}).ok());
   }
   for (int i = 5; i < 10; ++i) {
     ASSERT_TRUE(writer->Delete(cms, ns, "cm-" + std::to_string(i)).ok());

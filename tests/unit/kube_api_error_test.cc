@@ -7,12 +7,8 @@ namespace ember::kube {
 namespace {
 
 std::string StatusBody(int code, const std::string& reason, const std::string& message) {
-  return nlohmann::json{{"kind", "Status"},
-                        {"apiVersion", "v1"},
-                        {"status", "Failure"},
-                        {"code", code},
-                        {"reason", reason},
-                        {"message", message}}
+  return nlohmann::json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+                        {"code", code},     {"reason", reason},   {"message", message}}
       .dump();
 }
 
@@ -77,7 +73,9 @@ TEST(ApiErrorTest, TransportAndDecodeErrorsHaveNoHttpCode) {
   EXPECT_EQ(DecodeError("bad").ToStatus().code(), StatusCode::kDataLoss);
 }
 
-ApiResult<int> Fails() { return ApiErrorFromResponse(404, StatusBody(404, "NotFound", "gone")); }
+ApiResult<int> Fails() {
+  return ApiErrorFromResponse(404, StatusBody(404, "NotFound", "gone"));
+}
 
 Status UsesMacros(int* out) {
   ASSIGN_OR_RETURN(*out, Fails());

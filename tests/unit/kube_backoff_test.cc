@@ -40,10 +40,9 @@ TEST(ExponentialBackoffTest, NeverExceedsMaxEvenWithJitter) {
 
 TEST(ResetTimerBackoffTest, StartsOverAfterAHealthyPeriod) {
   auto now = std::chrono::steady_clock::time_point{};
-  ResetTimerBackoff backoff(
-      std::make_unique<ExponentialBackoff>(
-          ExponentialBackoff::Options{milliseconds(100), milliseconds(10000), 2.0, 0.0, 1}),
-      milliseconds(120000), [&now] { return now; });
+  ResetTimerBackoff backoff(std::make_unique<ExponentialBackoff>(ExponentialBackoff::Options{
+                                milliseconds(100), milliseconds(10000), 2.0, 0.0, 1}),
+                            milliseconds(120000), [&now] { return now; });
   EXPECT_EQ(backoff.Next().count(), 100);
   now += milliseconds(1000);
   EXPECT_EQ(backoff.Next().count(), 200);

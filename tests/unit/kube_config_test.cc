@@ -156,10 +156,8 @@ TEST_F(KubeconfigTest, TokensAndInsecureSkipVerify) {
 }
 
 TEST_F(KubeconfigTest, Errors) {
-  EXPECT_EQ(ParseKubeconfig(text_, dir_.path(), "missing").status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(ParseKubeconfig(text_, dir_.path(), "dangling").status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(ParseKubeconfig(text_, dir_.path(), "missing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ParseKubeconfig(text_, dir_.path(), "dangling").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(ParseKubeconfig(text_, dir_.path(), "exec").status().code(),
             StatusCode::kUnimplemented);
   EXPECT_EQ(ParseKubeconfig("clusters: [", dir_.path()).status().code(),

@@ -65,7 +65,7 @@ TEST(WorkQueueTest, DelayedAddArrivesLaterAndEarliestDelayWins) {
   WorkQueue queue;
   queue.AddAfter("slow", milliseconds(60000));
   queue.AddAfter("k", milliseconds(60000));
-  queue.AddAfter("k", milliseconds(50));  // replaces the later one
+  queue.AddAfter("k", milliseconds(50));     // replaces the later one
   queue.AddAfter("k", milliseconds(30000));  // ignored: an earlier one is pending
   EXPECT_EQ(queue.Len(), 0u);
   EXPECT_EQ(queue.Get(), "k");  // blocks until the 50 ms delay passes

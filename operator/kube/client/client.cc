@@ -7,8 +7,8 @@
 #include <optional>
 #include <thread>
 
-#include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
+#include <boost/asio/ssl.hpp>
 
 #include "common/log.h"
 #include "operator/kube/config/token_source.h"
@@ -153,8 +153,8 @@ struct Client::Impl {
           return ApiErrorFromResponse(raw.code, raw.body);
         }
         delay = raw.retry_after ? *raw.retry_after : backoff.Next();
-        EMBER_LOG(kDebug) << "kube: HTTP " << raw.code << " on " << request.path
-                          << ", retrying in " << delay.count() << " ms";
+        EMBER_LOG(kDebug) << "kube: HTTP " << raw.code << " on " << request.path << ", retrying in "
+                          << delay.count() << " ms";
       }
       std::this_thread::sleep_for(delay);
     }
@@ -189,9 +189,13 @@ Result<std::unique_ptr<Client>> Client::FromConfig(ClientConfig config) {
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
 
-const ClientConfig& Client::config() const { return impl_->config; }
+const ClientConfig& Client::config() const {
+  return impl_->config;
+}
 
-ApiResult<json> Client::Do(const HttpRequest& request) { return impl_->Do(request); }
+ApiResult<json> Client::Do(const HttpRequest& request) {
+  return impl_->Do(request);
+}
 
 ApiResult<json> Client::Get(const GroupVersionResource& gvr, std::string_view ns,
                             std::string_view name, std::string_view subresource) {

@@ -44,9 +44,9 @@ namespace ember::kube {
 
 // Why a watch returned without an error.
 enum class WatchEnd {
-  kServerClosed,   // the server ended the stream (timeoutSeconds elapsed)
+  kServerClosed,     // the server ended the stream (timeoutSeconds elapsed)
   kStoppedByCaller,  // the callback returned false
-  kCancelled,      // the stop token fired
+  kCancelled,        // the stop token fired
 };
 
 // All pages of a list, concatenated.

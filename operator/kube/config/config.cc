@@ -104,8 +104,7 @@ struct Merged {
 };
 
 Result<ClientConfig> Resolve(const Merged& merged, std::string_view context_name) {
-  std::string name(context_name.empty() ? std::string_view(merged.current_context)
-                                        : context_name);
+  std::string name(context_name.empty() ? std::string_view(merged.current_context) : context_name);
   if (name.empty()) return FailedPreconditionError("kubeconfig has no current-context");
   std::string ctx_dir, cluster_dir, user_dir;
   YAML::Node context = merged.Find("contexts", name, "context", &ctx_dir);
@@ -121,7 +120,8 @@ Result<ClientConfig> Resolve(const Merged& merged, std::string_view context_name
   }
   ClientConfig config;
   config.server = Scalar(cluster, "server");
-  if (config.server.empty()) return InvalidArgumentError("cluster \"" + cluster_name + "\" has no server");
+  if (config.server.empty())
+    return InvalidArgumentError("cluster \"" + cluster_name + "\" has no server");
   while (!config.server.empty() && config.server.back() == '/') config.server.pop_back();
   config.insecure_skip_tls_verify = Bool(cluster, "insecure-skip-tls-verify");
   ASSIGN_OR_RETURN(config.ca_pem, DataOrFile(cluster, "certificate-authority-data",

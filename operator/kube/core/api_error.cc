@@ -11,20 +11,34 @@ constexpr size_t kMaxRawBodyInMessage = 512;
 
 std::string DefaultReason(int http_code) {
   switch (http_code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return http_code >= 500 ? "InternalError" : "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return http_code >= 500 ? "InternalError" : "Unknown";
   }
 }
 
@@ -32,18 +46,28 @@ std::string DefaultReason(int http_code) {
 
 StatusCode CodeForHttp(int http_code, std::string_view reason) {
   switch (http_code) {
-    case 400: return StatusCode::kInvalidArgument;
-    case 401: return StatusCode::kUnauthenticated;
-    case 403: return StatusCode::kPermissionDenied;
-    case 404: return StatusCode::kNotFound;
+    case 400:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
     case 409:
       return reason == "AlreadyExists" ? StatusCode::kAlreadyExists : StatusCode::kAborted;
-    case 410: return StatusCode::kOutOfRange;
-    case 422: return StatusCode::kInvalidArgument;
-    case 429: return StatusCode::kResourceExhausted;
-    case 500: return StatusCode::kInternal;
-    case 504: return StatusCode::kDeadlineExceeded;
-    default: break;
+    case 410:
+      return StatusCode::kOutOfRange;
+    case 422:
+      return StatusCode::kInvalidArgument;
+    case 429:
+      return StatusCode::kResourceExhausted;
+    case 500:
+      return StatusCode::kInternal;
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    default:
+      break;
   }
   if (reason == "Expired" || reason == "Gone") return StatusCode::kOutOfRange;
   if (http_code >= 500) return StatusCode::kUnavailable;
@@ -54,8 +78,8 @@ StatusCode CodeForHttp(int http_code, std::string_view reason) {
 Status ApiError::ToStatus() const {
   std::string text;
   if (http_code > 0) {
-    text = (reason.empty() ? DefaultReason(http_code) : reason) + " (" +
-           std::to_string(http_code) + "): " + message;
+    text = (reason.empty() ? DefaultReason(http_code) : reason) + " (" + std::to_string(http_code) +
+           "): " + message;
   } else {
     text = message;
   }

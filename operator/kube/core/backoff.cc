@@ -21,7 +21,9 @@ std::chrono::milliseconds ExponentialBackoff::Next() {
   return std::chrono::milliseconds(static_cast<int64_t>(std::min(delay, max_ms)));
 }
 
-void ExponentialBackoff::Reset() { current_ms_ = static_cast<double>(options_.min.count()); }
+void ExponentialBackoff::Reset() {
+  current_ms_ = static_cast<double>(options_.min.count());
+}
 
 ResetTimerBackoff::ResetTimerBackoff(std::unique_ptr<Backoff> inner,
                                      std::chrono::milliseconds reset_after, Clock clock)

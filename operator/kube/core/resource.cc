@@ -34,15 +34,33 @@ std::string GroupVersionResource::ApiVersion() const {
 }
 
 namespace resources {
-GroupVersionResource ConfigMaps() { return {"", "v1", "configmaps", true}; }
-GroupVersionResource Secrets() { return {"", "v1", "secrets", true}; }
-GroupVersionResource Pods() { return {"", "v1", "pods", true}; }
-GroupVersionResource Services() { return {"", "v1", "services", true}; }
-GroupVersionResource ServiceAccounts() { return {"", "v1", "serviceaccounts", true}; }
-GroupVersionResource Namespaces() { return {"", "v1", "namespaces", false}; }
-GroupVersionResource Events() { return {"", "v1", "events", true}; }
-GroupVersionResource Leases() { return {"coordination.k8s.io", "v1", "leases", true}; }
-GroupVersionResource Roles() { return {"rbac.authorization.k8s.io", "v1", "roles", true}; }
+GroupVersionResource ConfigMaps() {
+  return {"", "v1", "configmaps", true};
+}
+GroupVersionResource Secrets() {
+  return {"", "v1", "secrets", true};
+}
+GroupVersionResource Pods() {
+  return {"", "v1", "pods", true};
+}
+GroupVersionResource Services() {
+  return {"", "v1", "services", true};
+}
+GroupVersionResource ServiceAccounts() {
+  return {"", "v1", "serviceaccounts", true};
+}
+GroupVersionResource Namespaces() {
+  return {"", "v1", "namespaces", false};
+}
+GroupVersionResource Events() {
+  return {"", "v1", "events", true};
+}
+GroupVersionResource Leases() {
+  return {"coordination.k8s.io", "v1", "leases", true};
+}
+GroupVersionResource Roles() {
+  return {"rbac.authorization.k8s.io", "v1", "roles", true};
+}
 GroupVersionResource RoleBindings() {
   return {"rbac.authorization.k8s.io", "v1", "rolebindings", true};
 }
@@ -84,8 +102,7 @@ std::string PercentEncode(std::string_view text) {
   out.reserve(text.size());
   for (unsigned char c : text) {
     const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-                            c == '~';
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
     if (unreserved) {
       out.push_back(static_cast<char>(c));
     } else {
@@ -121,8 +138,8 @@ Result<std::string> ResourcePath(const GroupVersionResource& gvr, std::string_vi
   if (!subresource.empty() && name.empty()) {
     return InvalidArgumentError("subresource \"" + std::string(subresource) + "\" needs a name");
   }
-  std::string path = gvr.group.empty() ? "/api/" + gvr.version
-                                       : "/apis/" + gvr.group + "/" + gvr.version;
+  std::string path =
+      gvr.group.empty() ? "/api/" + gvr.version : "/apis/" + gvr.group + "/" + gvr.version;
   if (gvr.namespaced && !ns.empty()) {
     path += "/namespaces/";
     path += ns;

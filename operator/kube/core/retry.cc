@@ -5,7 +5,9 @@
 
 namespace ember::kube {
 
-bool IsRetryableHttpCode(int http_code) { return http_code == 429 || http_code >= 500; }
+bool IsRetryableHttpCode(int http_code) {
+  return http_code == 429 || http_code >= 500;
+}
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
                                                          std::chrono::milliseconds cap) {

@@ -11,8 +11,8 @@ constexpr size_t kMaxLineInMessage = 120;
 
 bool ParseType(std::string_view text, WatchEventType* type) {
   static constexpr std::pair<std::string_view, WatchEventType> kTypes[] = {
-      {"ADDED", WatchEventType::kAdded},       {"MODIFIED", WatchEventType::kModified},
-      {"DELETED", WatchEventType::kDeleted},   {"BOOKMARK", WatchEventType::kBookmark},
+      {"ADDED", WatchEventType::kAdded},     {"MODIFIED", WatchEventType::kModified},
+      {"DELETED", WatchEventType::kDeleted}, {"BOOKMARK", WatchEventType::kBookmark},
       {"ERROR", WatchEventType::kError},
   };
   for (const auto& [name, value] : kTypes) {
@@ -33,11 +33,16 @@ std::string Excerpt(std::string_view line) {
 
 std::string_view WatchEventTypeName(WatchEventType type) {
   switch (type) {
-    case WatchEventType::kAdded: return "ADDED";
-    case WatchEventType::kModified: return "MODIFIED";
-    case WatchEventType::kDeleted: return "DELETED";
-    case WatchEventType::kBookmark: return "BOOKMARK";
-    case WatchEventType::kError: return "ERROR";
+    case WatchEventType::kAdded:
+      return "ADDED";
+    case WatchEventType::kModified:
+      return "MODIFIED";
+    case WatchEventType::kDeleted:
+      return "DELETED";
+    case WatchEventType::kBookmark:
+      return "BOOKMARK";
+    case WatchEventType::kError:
+      return "ERROR";
   }
   return "UNKNOWN";
 }
@@ -70,8 +75,8 @@ Status WatchEventDecoder::Feed(std::string_view chunk, std::vector<WatchEvent>* 
     size_t newline = chunk.find('\n');
     if (newline == std::string_view::npos) {
       if (buffer_.size() + chunk.size() > max_event_bytes_) {
-        error_ = DataLossError("watch event exceeds " + std::to_string(max_event_bytes_) +
-                               " bytes");
+        error_ =
+            DataLossError("watch event exceeds " + std::to_string(max_event_bytes_) + " bytes");
         return error_;
       }
       buffer_.append(chunk);
