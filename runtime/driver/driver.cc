@@ -106,7 +106,10 @@ class ChildProcess {
   }
   std::string Describe() const {
     if (WIFEXITED(status_)) return "exited with status " + std::to_string(WEXITSTATUS(status_));
-    if (WIFSIGNALED(status_)) return "was killed by signal " + std::to_string(WTERMSIG(status_));
+    if (WIFSIGNALED(status_)) {
+      return "was killed by signal " + std::to_string(WTERMSIG(status_)) + " (" +
+             ::strsignal(WTERMSIG(status_)) + ")";
+    }
     return "ended";
   }
 
@@ -365,7 +368,6 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     so.metrics = metrics_.get();
     ASSIGN_OR_RETURN(server_, transport::DriverServer::Start(so, this));
     EMBER_LOG(kInfo) << "driver listening on " << options_.bind_address << ":" << server_->port();
-    monitor_ = std::thread([this] { MonitorHeartbeats(); });
 
     const uint32_t expected = options_.master.executors;
     if (options_.master.kind == Master::Kind::kLocalCluster) RETURN_IF_ERROR(SpawnExecutors());
@@ -392,6 +394,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       }
       (void)scheduler_->WaitForExecutors(expected, 100ms);
     }
+    // From here on only the monitor polls the children.
+    monitor_ = std::thread([this] { Monitor(); });
     return Status::Ok();
   }
 
@@ -447,10 +451,29 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   }
 
   // Executors that stop talking are closed, which the scheduler sees as a
-  // loss, like a crash.
-  void MonitorHeartbeats() {
+  // loss, like a crash. Executor processes of our own that die are reported
+  // with their cause; once none is left, jobs fail at once rather than wait
+  // for executors that cannot come back.
+  void Monitor() {
+    std::vector<bool> reported(children_.size(), false);
+    bool aborted = false;
     while (!monitor_stop_) {
       std::this_thread::sleep_for(200ms);
+      size_t dead = 0;
+      std::string causes;
+      for (size_t i = 0; i < children_.size(); ++i) {
+        if (!children_[i]->Poll()) continue;
+        ++dead;
+        const std::string cause =
+            "executor process " + std::to_string(i + 1) + " " + children_[i]->Describe();
+        causes += (causes.empty() ? "" : "; ") + cause;
+        if (!reported[i] && !stopping_) EMBER_LOG(kWarning) << cause;
+        reported[i] = true;
+      }
+      if (!aborted && !children_.empty() && dead == children_.size() && !stopping_) {
+        aborted = true;
+        scheduler_->Abort(UnavailableError("all executor processes have exited: " + causes));
+      }
       std::vector<std::shared_ptr<transport::ExecutorConnection>> silent;
       {
         std::lock_guard<std::mutex> lock(mu_);

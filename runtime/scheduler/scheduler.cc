@@ -67,6 +67,14 @@ void Scheduler::RemoveExecutor(const std::string& id, const Status& why) {
   cv_.notify_all();
 }
 
+void Scheduler::Abort(const Status& why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    abort_ = why;
+  }
+  cv_.notify_all();
+}
+
 void Scheduler::OnTaskStatus(const std::string& executor_id, proto::TaskStatus status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -107,6 +115,12 @@ std::map<uint32_t, std::vector<MapOutput>> Scheduler::CompleteOutputs(
   return out;
 }
 
+bool Scheduler::InputsComplete(const StagePlan& plan) const {
+  return std::all_of(plan.inputs.begin(), plan.inputs.end(), [&](const auto& dep) {
+    return shuffles_.at(dep->shuffle_id).complete();
+  });
+}
+
 bool Scheduler::NeedsRun(const Job& job, size_t stage_index, uint32_t partition) const {
   const Stage& stage = job.stages[stage_index];
   if (stage.plan.output) {
@@ -119,11 +133,7 @@ void Scheduler::Schedule(Job& job) {
   uint32_t active = 0;
   for (size_t si = 0; si < job.stages.size(); ++si) {
     const Stage& stage = job.stages[si];
-    const bool ready = std::all_of(stage.plan.inputs.begin(), stage.plan.inputs.end(),
-                                   [&](const auto& dep) {
-                                     return shuffles_.at(dep->shuffle_id).complete();
-                                   });
-    if (!ready) continue;
+    if (!InputsComplete(stage.plan)) continue;
     bool incomplete = false;
     for (uint32_t p : stage.partitions) {
       if (!NeedsRun(job, si, p)) continue;
@@ -152,15 +162,9 @@ void Scheduler::LaunchPending(Job& job) {
     job.pending.pop_front();
     Stage& stage = job.stages[si];
     // An executor lost since Schedule() queued this task may have taken map
-    // outputs it reads with it. Launching now would hand it the dead
-    // executor's address (CompleteOutputs needs every output present), and
-    // each such task would count as a fetch failure. Drop it instead;
+    // outputs it reads with it; launching now would hand it a dead address.
     // Schedule() queues it again once the lost outputs are recomputed.
-    const bool inputs_complete =
-        std::all_of(stage.plan.inputs.begin(), stage.plan.inputs.end(), [&](const auto& dep) {
-          return shuffles_.at(dep->shuffle_id).complete();
-        });
-    if (!inputs_complete) {
+    if (!InputsComplete(stage.plan)) {
       job.in_flight.erase({si, partition});
       continue;
     }
@@ -213,17 +217,26 @@ void Scheduler::HandleStatus(Job& job, const RunningTask& task, proto::TaskStatu
       return;
     }
     case proto::TaskStatus::FETCH_FAILED: {
-      auto it = shuffles_.find(status.failed_shuffle_id());
-      if (it != shuffles_.end() && status.failed_map_id() < it->second.outputs.size()) {
-        it->second.outputs[status.failed_map_id()].reset();
-      }
       EMBER_LOG(kWarning) << "fetch failed in stage " << stage.id << " (" << stage.plan.name
                           << ") partition " << task.partition << ": " << status.error();
+      // Like Spark, a fetch failure condemns every output of the executor
+      // that served it, and counts once per loss: the other tasks that trip
+      // over the same dead executor find its outputs already gone.
+      auto it = shuffles_.find(status.failed_shuffle_id());
+      if (it == shuffles_.end() || status.failed_map_id() >= it->second.outputs.size()) return;
+      const auto& failed = it->second.outputs[status.failed_map_id()];
+      if (!failed) return;
+      const std::string lost_executor = failed->executor_id;
+      for (auto& [id, state] : shuffles_) {
+        for (auto& output : state.outputs) {
+          if (output && output->executor_id == lost_executor) output.reset();
+        }
+      }
       if (++stage.fetch_failures >= options_.max_fetch_failures) {
         job.failure = AbortedError("stage " + std::to_string(stage.id) + " (" + stage.plan.name +
-                                   ") failed " + std::to_string(stage.fetch_failures) +
-                                   " times fetching shuffle input; most recent: " +
-                                   status.error());
+                                   ") lost its shuffle input " +
+                                   std::to_string(stage.fetch_failures) +
+                                   " times; most recent: " + status.error());
       }
       return;
     }
@@ -309,6 +322,7 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
       lock.lock();
       if (!st.ok() && job.failure.ok()) job.failure = st;
     }
+    if (job.failure.ok() && !abort_.ok()) job.failure = abort_;
     if (!job.failure.ok()) break;
     if (std::all_of(job.result_done.begin(), job.result_done.end(), [](bool d) { return d; })) {
       break;
@@ -324,7 +338,7 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
           std::to_string(options_.no_executor_timeout.count() / 1000) + " s");
       break;
     }
-    cv_.wait_for(lock, kTurn, [this] { return !inbox_.empty(); });
+    cv_.wait_for(lock, kTurn, [this] { return !inbox_.empty() || !abort_.ok(); });
   }
 
   // Tasks still running belong to no job now; their statuses only free cores.

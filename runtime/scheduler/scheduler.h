@@ -74,6 +74,9 @@ class Scheduler {
   // the shuffle outputs it held are forgotten.
   void RemoveExecutor(const std::string& id, const Status& why);
   void OnTaskStatus(const std::string& executor_id, proto::TaskStatus status);
+  // Fails the running job and every later one with `why`: no executor can
+  // ever come back (e.g. every local-cluster process has died).
+  void Abort(const Status& why);
 
   // Waits until `count` executors are registered. DEADLINE_EXCEEDED after
   // `timeout`.
@@ -105,7 +108,7 @@ class Scheduler {
     StagePlan plan;
     std::vector<uint32_t> partitions;   // what this job needs computed
     std::map<uint32_t, uint32_t> failures;  // partition -> failed attempts
-    uint32_t fetch_failures = 0;
+    uint32_t fetch_failures = 0;  // distinct executor losses seen by this stage
   };
   struct RunningTask {
     size_t stage_index = 0;
@@ -124,6 +127,7 @@ class Scheduler {
   };
 
   void Schedule(Job& job);  // requires mu_
+  bool InputsComplete(const StagePlan& plan) const;  // requires mu_
   bool NeedsRun(const Job& job, size_t stage_index, uint32_t partition) const;  // requires mu_
   void LaunchPending(Job& job);  // requires mu_
   void HandleStatus(Job& job, const RunningTask& task, proto::TaskStatus& status);
@@ -137,6 +141,7 @@ class Scheduler {
   std::map<uint64_t, RunningTask> running_;
   std::deque<std::pair<std::string, proto::TaskStatus>> inbox_;
   Job* job_ = nullptr;  // the running job, for Progress()
+  Status abort_;
   uint64_t next_task_id_ = 1;
   uint32_t next_stage_id_ = 0;
   std::chrono::steady_clock::time_point last_executor_seen_;

@@ -293,6 +293,20 @@ TEST_P(UserFailureTest, ExceptionInUserFunctionFailsTheJobWithItsMessage) {
   EXPECT_EQ(r.out.find("counted"), std::string::npos) << "the action returned: " << r.out;
 }
 
+// Executor processes that die (here: abort() in a user function) are lost;
+// the task runs elsewhere and kills that executor too. Once none is left the
+// job fails at once, naming how the processes died, instead of waiting for
+// executors that cannot come back.
+TEST(ExecutorCrashTest, JobFailsNamingTheSignalWhenEveryExecutorDied) {
+  ProcessResult r = Submit("local-cluster[2,1]", EMBER_THROWING_APP, {"abort"});
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_FALSE(r.timed_out) << r.Describe();
+  const auto errors = ErrorLines(r.err);
+  ASSERT_EQ(errors.size(), 1u) << r.Describe();
+  EXPECT_NE(errors[0].find("all executor processes have exited"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("killed by signal 6"), std::string::npos) << errors[0];
+}
+
 INSTANTIATE_TEST_SUITE_P(Masters, UserFailureTest,
                          ::testing::Values("local[1]", "local-cluster[2,1]"),
                          [](const auto& info) {

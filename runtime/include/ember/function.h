@@ -65,6 +65,16 @@ FnRef RefOf() {
   return FnRefOf(reinterpret_cast<const void*>(Fn));
 }
 
+// User functions must be lambdas or functors. A function pointer is
+// trivially copyable too, but it names code at an address of the driver's
+// process, which means nothing on an executor.
+template <typename F>
+constexpr void CheckUserFunction() {
+  static_assert(!std::is_pointer_v<F> && !std::is_member_pointer_v<F>,
+                "Ember: pass a lambda or a functor, not a function pointer (a pointer names code "
+                "in the driver's process only); wrap it: [](auto x) { return fn(x); }");
+}
+
 // Closure bytes. The static_assert is the user-facing check: its message is
 // what a user sees when a lambda captures a std::string or a vector.
 template <typename F>

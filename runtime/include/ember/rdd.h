@@ -49,6 +49,7 @@ class RDD {
   // f(T) -> U.
   template <typename F>
   auto map(F f) const {
+    internal::CheckUserFunction<F>();
     using U = std::decay_t<std::invoke_result_t<F&, T&&>>;
     return Pipe<U>("map", internal::MapStep<T, U, F>{f});
   }
@@ -58,6 +59,7 @@ class RDD {
   // flatMap<int64_t>(...).
   template <typename U = void, typename F>
   auto flatMap(F f) const {
+    internal::CheckUserFunction<F>();
     if constexpr (std::is_invocable_v<F&, T&&>) {
       using R = std::decay_t<std::invoke_result_t<F&, T&&>>;
       using Out = std::conditional_t<std::is_void_v<U>, std::decay_t<typename R::value_type>, U>;
@@ -74,6 +76,7 @@ class RDD {
   // Keeps the records for which f(record) is true.
   template <typename F>
   RDD<T> filter(F f) const {
+    internal::CheckUserFunction<F>();
     return Pipe<T>("filter", internal::FilterStep<T, F>{f});
   }
 
@@ -81,6 +84,7 @@ class RDD {
   // The partition is buffered in memory to give f the whole of it.
   template <typename F>
   auto mapPartitions(F f) const {
+    internal::CheckUserFunction<F>();
     using R = std::decay_t<std::invoke_result_t<F&, std::vector<T>&&>>;
     using U = std::decay_t<typename R::value_type>;
     auto node = NewNode("mapPartitions");
@@ -94,6 +98,7 @@ class RDD {
   // For pair records: f(V) -> W on the value, keeping the key.
   template <typename F>
   auto mapValues(F f) const {
+    internal::CheckUserFunction<F>();
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
     using W = std::decay_t<std::invoke_result_t<F&, V&&>>;
@@ -103,6 +108,7 @@ class RDD {
   // (f(record), record) pairs.
   template <typename F>
   auto keyBy(F f) const {
+    internal::CheckUserFunction<F>();
     using K = std::decay_t<std::invoke_result_t<F&, const T&>>;
     return Pipe<std::pair<K, T>>("keyBy", internal::KeyByStep<T, K, F>{f});
   }
@@ -111,6 +117,7 @@ class RDD {
   // within each map task (map-side combine), then across them.
   template <typename F>
   RDD<T> reduceByKey(F f, uint32_t num_partitions = 0) const {
+    internal::CheckUserFunction<F>();
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
     static_assert(std::is_invocable_r_v<V, F&, V&&, V&&>,
@@ -186,6 +193,7 @@ class RDD {
   // Folds all records with f(T, T) -> T. Throws JobFailed on an empty RDD.
   template <typename F>
   T reduce(F f) const {
+    internal::CheckUserFunction<F>();
     std::vector<std::optional<T>> parts(node_->num_partitions);
     Run("reduce", internal::RefOf<&internal::ReduceSink<T, F>::Run>(), internal::CaptureBytes(f),
         {}, [&](uint32_t p, std::string&& bytes) {
