@@ -79,7 +79,14 @@ class ExecutorProcess {
     transport::DriverClient::Handlers handlers;
     handlers.on_message = [this](const proto::DriverMessage& msg) { OnMessage(msg); };
     handlers.on_closed = [this](const Status& st) { Finish(st, false); };
-    ASSIGN_OR_RETURN(client_, transport::DriverClient::Connect(co, reg, std::move(handlers)));
+    ASSIGN_OR_RETURN(auto client, transport::DriverClient::Connect(co, reg, std::move(handlers)));
+    {
+      // The driver's first messages can arrive before Connect returns; the
+      // threads they start wait for this.
+      std::lock_guard<std::mutex> lock(mu_);
+      client_ = std::move(client);
+    }
+    cv_.notify_all();
     internal::SetBroadcastFetcher([this](uint64_t id) { return client_->FetchBroadcast(id); });
     EMBER_LOG(kInfo) << "registering with driver " << options_.driver_address << "; shuffle on "
                      << reg.host() << ":" << reg.shuffle_port();
@@ -120,7 +127,15 @@ class ExecutorProcess {
     }
   }
 
+  // True once the client is usable; false when the conversation ended first.
+  bool WaitForClient() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return client_ != nullptr || finished_.has_value() || done_; });
+    return client_ != nullptr;
+  }
+
   void LoadApplication(const proto::Registered& reg) {
+    if (!WaitForClient()) return;
     const std::string path = options_.local_dir + "/app-" + reg.app_sha256() + ".so";
     Status st = client_->FetchApplication(options_.app_id, path, reg.app_sha256());
     if (!st.ok()) return Finish(st.WithContext("downloading the application"), false);
@@ -140,6 +155,7 @@ class ExecutorProcess {
   }
 
   void Heartbeats() {
+    if (!WaitForClient()) return;
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, heartbeat_interval_, [this] { return done_ || finished_; })) {
       proto::ExecutorMessage msg;
@@ -169,7 +185,7 @@ class ExecutorProcess {
   std::unique_ptr<transport::ShuffleClient> shuffle_client_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<transport::ShuffleServer> shuffle_server_;
-  std::unique_ptr<transport::DriverClient> client_;
+  std::unique_ptr<transport::DriverClient> client_;  // set once, under mu_
 
   std::mutex mu_;
   std::condition_variable cv_;
