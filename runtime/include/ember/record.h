@@ -438,30 +438,9 @@ struct MinEncodedSize<T> : std::integral_constant<size_t, sizeof(T)> {};
 
 // ---- Strings ---------------------------------------------------------------
 
-template <>
-struct Codec<std::string> {
-  static void Encode(RecordWriter& w, const std::string& v) {
-    w.PutVarint(v.size());
-    w.PutRaw(v.data(), v.size());
-  }
-  static Status Decode(RecordReader& r, std::string& v) {
-    uint64_t n = 0;
-    Status s = r.GetVarint(&n);
-    if (!s.ok()) [[unlikely]] {
-      return s;
-    }
-    if (n > r.remaining()) [[unlikely]] {
-      return record_internal::LengthPastEnd("string length", n, r.remaining());
-    }
-    std::string_view bytes;
-    (void)r.GetView(static_cast<size_t>(n), &bytes);
-    v.assign(bytes);  // reuses v's capacity when decoding into the same object
-    return Status();
-  }
-};
-
-// Same wire format as std::string. Decoding points into the reader's input,
-// so it is zero-copy but only valid while that input lives.
+// A varint length, then the bytes; std::string shares the format. Decoding
+// a view points into the reader's input, so it is zero-copy but only valid
+// while that input lives.
 template <>
 struct Codec<std::string_view> {
   static void Encode(RecordWriter& w, std::string_view v) {
@@ -478,6 +457,22 @@ struct Codec<std::string_view> {
       return record_internal::LengthPastEnd("string length", n, r.remaining());
     }
     return r.GetView(static_cast<size_t>(n), &v);
+  }
+};
+
+template <>
+struct Codec<std::string> {
+  static void Encode(RecordWriter& w, const std::string& v) {
+    Codec<std::string_view>::Encode(w, v);
+  }
+  static Status Decode(RecordReader& r, std::string& v) {
+    std::string_view bytes;
+    Status s = Codec<std::string_view>::Decode(r, bytes);
+    if (!s.ok()) [[unlikely]] {
+      return s;
+    }
+    v.assign(bytes);  // reuses v's capacity when decoding into the same object
+    return Status();
   }
 };
 
