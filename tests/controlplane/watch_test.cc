@@ -146,12 +146,30 @@ TEST(WatchTest, StopTokenCancelsAnIdleWatch) {
 TEST(WatchTest, ExpiredResourceVersionIsGone) {
   const std::string ns = ControlPlane::CreateNamespace("expired");
   auto client = ControlPlane::NewClient();
+  ApiResult<json> first = client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "old"));
+  ASSERT_TRUE(first.ok());
+  const std::string old_rv = ResourceVersionOf(*first);
+  ASSERT_TRUE(client->Create(resources::ConfigMaps(), ns, ConfigMap(ns, "newer")).ok());
+  // Make old_rv unservable: drop etcd's history before now, and restart the
+  // API server so that its watch cache starts after it too.
+  ApiResult<json> now = client->List(resources::ConfigMaps(), ns);
+  ASSERT_TRUE(now.ok());
+  Status compacted = CompactEtcd((*now)["metadata"]["resourceVersion"]);
+  ASSERT_TRUE(compacted.ok()) << compacted.ToString();
+  Status restarted = ControlPlane::Script("restart-apiserver");
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+
+  auto fresh = ControlPlane::NewClient();
   WatchOptions options;
-  options.resource_version = "1";  // long compacted and outside the watch cache
-  ApiResult<WatchEnd> end =
-      client->Watch(resources::ConfigMaps(), ns, options, [](WatchEvent&&) { return true; });
-  ASSERT_FALSE(end.ok());
+  options.resource_version = old_rv;
+  options.timeout_seconds = 30;
+  int delivered = 0;
+  ApiResult<WatchEnd> end = fresh->Watch(resources::ConfigMaps(), ns, options,
+                                         [&](WatchEvent&&) { return ++delivered < 1; });
+  ASSERT_FALSE(end.ok()) << "the watch from an expired resourceVersion delivered " << delivered
+                         << " events";
   EXPECT_TRUE(end.error().IsGone()) << end.status().ToString();
+  EXPECT_EQ(end.error().http_code, 410);
   EXPECT_EQ(end.status().code(), StatusCode::kOutOfRange);
 }
 

@@ -1,4 +1,5 @@
 // Backoff policies and the retry rules of the client.
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -68,6 +69,45 @@ TEST(RetryTest, ParsesRetryAfterSecondsAndCapsIt) {
   EXPECT_EQ(ParseRetryAfter("-1"), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("1.5"), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ember::kube
+
+namespace ember::kube {
+namespace {
+
+struct RetryCase {
+  const char* name;
+  int attempt;
+  std::string method;
+  int http_code;
+  std::optional<std::chrono::milliseconds> retry_after;
+  bool want_retry;
+  int64_t want_delay_ms;  // -1: from the backoff
+};
+
+TEST(DecideRetryTest, Table) {
+  using std::chrono::milliseconds;
+  const RetryCase cases[] = {
+      {"429 honours Retry-After", 0, "POST", 429, milliseconds(3000), true, 3000},
+      {"503 without Retry-After backs off", 1, "PUT", 503, std::nullopt, true, -1},
+      {"500 on a write is retried", 0, "POST", 500, std::nullopt, true, -1},
+      {"no response on GET is retried", 0, "GET", 0, std::nullopt, true, -1},
+      {"no response on a write is not", 0, "POST", 0, std::nullopt, false, 0},
+      {"no response ignores a stray Retry-After", 0, "GET", 0, milliseconds(9000), true, -1},
+      {"409 is an answer", 0, "PUT", 409, std::nullopt, false, 0},
+      {"404 is an answer", 0, "GET", 404, std::nullopt, false, 0},
+      {"410 is an answer", 0, "GET", 410, std::nullopt, false, 0},
+      {"retries exhausted", 5, "GET", 503, milliseconds(1000), false, 0},
+  };
+  for (const auto& c : cases) {
+    ExponentialBackoff backoff({milliseconds(100), milliseconds(10000), 2.0, 0.0, 1});
+    RetryDecision d = DecideRetry(c.attempt, 5, c.method, c.http_code, c.retry_after, &backoff);
+    EXPECT_EQ(d.retry, c.want_retry) << c.name;
+    if (!c.want_retry) continue;
+    EXPECT_EQ(d.delay.count(), c.want_delay_ms < 0 ? 100 : c.want_delay_ms) << c.name;
+  }
 }
 
 }  // namespace

@@ -122,15 +122,8 @@ struct Client::Impl {
     bool reauthenticated = false;
     for (int attempt = 0;; ++attempt) {
       ApiResult<RawResponse> sent = SendOnce(request);
-      std::chrono::milliseconds delay{0};
-      if (!sent.ok()) {
-        const bool retryable = sent.error().code == StatusCode::kUnavailable &&
-                               request.method == "GET" && attempt < config.max_retries;
-        if (!retryable) return sent.error();
-        delay = backoff.Next();
-        EMBER_LOG(kDebug) << "kube: retrying " << request.path << " in " << delay.count()
-                          << " ms: " << sent.error().message;
-      } else {
+      if (!sent.ok() && sent.error().code != StatusCode::kUnavailable) return sent.error();
+      if (sent.ok()) {
         RawResponse& raw = *sent;
         if (raw.code >= 200 && raw.code < 300) {
           if (raw.body.empty()) return json::object();
@@ -149,13 +142,18 @@ struct Client::Impl {
           --attempt;
           continue;
         }
-        if (!IsRetryableHttpCode(raw.code) || attempt >= config.max_retries) {
-          return ApiErrorFromResponse(raw.code, raw.body);
-        }
-        delay = raw.retry_after ? *raw.retry_after : backoff.Next();
-        EMBER_LOG(kDebug) << "kube: HTTP " << raw.code << " on " << request.path << ", retrying in "
-                          << delay.count() << " ms";
       }
+      const int http_code = sent.ok() ? sent->code : 0;
+      RetryDecision decision = DecideRetry(attempt, config.max_retries, request.method, http_code,
+                                           sent.ok() ? sent->retry_after : std::nullopt, &backoff);
+      if (!decision.retry) {
+        if (!sent.ok()) return sent.error();
+        return ApiErrorFromResponse(sent->code, sent->body);
+      }
+      const std::chrono::milliseconds delay = decision.delay;
+      EMBER_LOG(kDebug) << "kube: " << request.method << " " << request.path << " failed ("
+                        << (sent.ok() ? "HTTP " + std::to_string(http_code) : sent.error().message)
+                        << "), retrying in " << delay.count() << " ms";
       std::this_thread::sleep_for(delay);
     }
   }

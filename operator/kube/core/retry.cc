@@ -24,4 +24,14 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
   return std::chrono::milliseconds(seconds * 1000);
 }
 
+RetryDecision DecideRetry(int attempt, int max_retries, std::string_view method, int http_code,
+                          std::optional<std::chrono::milliseconds> retry_after, Backoff* backoff) {
+  if (attempt >= max_retries) return {};
+  const bool retryable = http_code == 0 ? method == "GET" : IsRetryableHttpCode(http_code);
+  if (!retryable) return {};
+  // Only a server's answer carries Retry-After; without one, back off.
+  if (http_code != 0 && retry_after) return {true, *retry_after};
+  return {true, backoff->Next()};
+}
+
 }  // namespace ember::kube

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string_view>
 
+#include "operator/kube/core/backoff.h"
+
 namespace ember::kube {
 
 bool IsRetryableHttpCode(int http_code);
@@ -21,5 +23,18 @@ bool IsRetryableHttpCode(int http_code);
 // that a confused server cannot park a client for a day.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view value, std::chrono::milliseconds cap = std::chrono::seconds(60));
+
+// What to do after attempt number `attempt` (0-based) of a request failed.
+// `http_code` is 0 when no response arrived at all. Retries 429 and 5xx for
+// every method, a missing response only for GET (a write may have been
+// applied before the connection broke), and never more than `max_retries`
+// times. The delay is `retry_after` when the server sent one, the backoff's
+// next delay otherwise.
+struct RetryDecision {
+  bool retry = false;
+  std::chrono::milliseconds delay{0};
+};
+RetryDecision DecideRetry(int attempt, int max_retries, std::string_view method, int http_code,
+                          std::optional<std::chrono::milliseconds> retry_after, Backoff* backoff);
 
 }  // namespace ember::kube
