@@ -112,6 +112,7 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
       watch_options.resource_version = resource_version_;
       watch_options.allow_bookmarks = options_.allow_bookmarks;
       watch_options.timeout_seconds = options_.watch_timeout_seconds;
+      watch_options.silence_margin_seconds = options_.watch_silence_margin_seconds;
       ++watches_;
       ApiResult<WatchEnd> end = client_->Watch(
           gvr_, ns_, watch_options,

@@ -53,6 +53,8 @@ struct WatcherOptions {
   // Server-side timeout of each watch request. Also bounds how long a silent
   // connection goes unnoticed (plus a 30 s margin, see Client::Watch).
   int watch_timeout_seconds = 300;
+  // See WatchOptions::silence_margin_seconds.
+  int watch_silence_margin_seconds = 30;
   bool allow_bookmarks = true;
 };
 

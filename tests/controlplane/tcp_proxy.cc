@@ -45,7 +45,6 @@ TcpProxy::TcpProxy(int target_port) : target_port_(target_port) {
 
 TcpProxy::~TcpProxy() {
   stopping_ = true;
-  ++generation_;
   acceptor_.join();
   std::vector<std::thread> pumps;
   {
@@ -76,7 +75,7 @@ bool TcpProxy::Listen() {
 void TcpProxy::Cut() {
   std::unique_lock<std::mutex> lock(mu_);
   cut_ = true;
-  ++generation_;
+  cut_epoch_ = ++epoch_;
   cv_.wait(lock, [this] { return listen_fd_ < 0; });
 }
 
@@ -84,6 +83,10 @@ void TcpProxy::Restore() {
   std::unique_lock<std::mutex> lock(mu_);
   cut_ = false;
   cv_.wait(lock, [this] { return listen_fd_ >= 0; });
+}
+
+void TcpProxy::Stall() {
+  stall_epoch_ = ++epoch_;
 }
 
 void TcpProxy::AcceptLoop() {
@@ -110,13 +113,13 @@ void TcpProxy::AcceptLoop() {
     if (poll(&p, 1, kPollMillis) <= 0) continue;
     int client = accept(fd, nullptr, nullptr);
     if (client < 0) continue;
-    const int generation = generation_.load();
+    const int epoch = epoch_.load();
     std::lock_guard<std::mutex> lock(mu_);
-    pumps_.emplace_back([this, client, generation] { Pump(client, generation); });
+    pumps_.emplace_back([this, client, epoch] { Pump(client, epoch); });
   }
 }
 
-void TcpProxy::Pump(int client_fd, int generation) {
+void TcpProxy::Pump(int client_fd, int epoch) {
   int upstream = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr = Loopback(target_port_);
   if (upstream < 0 || connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -125,10 +128,15 @@ void TcpProxy::Pump(int client_fd, int generation) {
     return;
   }
   pollfd fds[2] = {{client_fd, POLLIN, 0}, {upstream, POLLIN, 0}};
-  while (generation_.load() == generation) {
+  while (!stopping_ && epoch >= cut_epoch_.load()) {
+    if (epoch < stall_epoch_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMillis));
+      continue;
+    }
     int ready = poll(fds, 2, kPollMillis);
     if (ready < 0 && errno != EINTR) break;
-    if (ready <= 0) continue;
+    // Re-checked after the wait: data that arrived after Stall() must stay put.
+    if (ready <= 0 || epoch < stall_epoch_.load()) continue;
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !Forward(client_fd, upstream)) break;
     if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && !Forward(upstream, client_fd)) break;
   }

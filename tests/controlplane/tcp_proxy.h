@@ -29,10 +29,13 @@ class TcpProxy {
   int port() const { return port_; }
   void Cut();
   void Restore();
+  // Existing connections stay open but forward nothing more, in either
+  // direction (a half-open network path); new connections work normally.
+  void Stall();
 
  private:
   void AcceptLoop();
-  void Pump(int client_fd, int generation);
+  void Pump(int client_fd, int epoch);
   bool Listen();
 
   const int target_port_;
@@ -41,7 +44,11 @@ class TcpProxy {
   std::condition_variable cv_;
   int listen_fd_ = -1;
   bool cut_ = false;
-  std::atomic<int> generation_{0};
+  // Each connection gets the epoch current when it was accepted; Cut() and
+  // Stall() bump it and close or freeze every connection older than that.
+  std::atomic<int> epoch_{0};
+  std::atomic<int> cut_epoch_{0};
+  std::atomic<int> stall_epoch_{0};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> pumps_;
   std::thread acceptor_;

@@ -233,6 +233,37 @@ TEST(InformerTest, SurvivesAnApiServerRestartMidWatch) {
   EXPECT_GE(informer.stats().errors, 1u);               // and noticed the break
 }
 
+TEST(InformerTest, DetectsASilentWatchAndRestartsIt) {
+  const std::string ns = ControlPlane::CreateNamespace("silent");
+  auto writer = ControlPlane::NewClient();
+  const auto cms = resources::ConfigMaps();
+  TcpProxy proxy(ControlPlane::ApiServerPort());
+  ClientConfig via_proxy = ControlPlane::Config();
+  via_proxy.server = "https://127.0.0.1:" + std::to_string(proxy.port());
+  auto watched = ControlPlane::NewClient(via_proxy);
+  WatcherOptions options;
+  options.watch_timeout_seconds = 5;
+  options.watch_silence_margin_seconds = 3;
+  Mirror mirror;
+  Informer informer(watched.get(), cms, ns, options, mirror.Handlers());
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(writer->Create(cms, ns, ConfigMap(ns, "before-stall")).ok());
+  ASSERT_TRUE(Eventually([&] { return informer.store().Get(ns + "/before-stall") != nullptr; }));
+  const uint64_t errors_before = informer.stats().errors;
+
+  // The open watch connection stops delivering anything, even the server's
+  // clean end of the watch: only the client's silence timeout can notice.
+  proxy.Stall();
+  ASSERT_TRUE(writer->Create(cms, ns, ConfigMap(ns, "during-stall")).ok());
+  ASSERT_TRUE(Eventually([&] { return informer.store().Get(ns + "/during-stall") != nullptr; },
+                         std::chrono::seconds(90)));
+  EXPECT_GT(informer.stats().errors, errors_before) << "the stalled watch never timed out";
+  const auto server = ServerContents(writer.get(), ns);
+  EXPECT_EQ(StoreContents(informer.store()), server);
+  EXPECT_EQ(mirror.Objects(), server);
+}
+
 TEST(InformerTest, RelistsAfterGoneWithoutLosingOrDuplicatingObjects) {
   const std::string ns = ControlPlane::CreateNamespace("gone");
   auto writer = ControlPlane::NewClient();

@@ -22,10 +22,6 @@ using nlohmann::json;
 namespace http = web::http;
 namespace http_client = web::http::client;
 
-// Beyond the server-side timeoutSeconds, how long a watch may stay silent
-// before the client declares the connection dead. It covers the gap between
-// the server's deadline and its closing the stream.
-constexpr std::chrono::seconds kWatchSilenceMargin{30};
 constexpr size_t kWatchReadBytes = 64 * 1024;
 
 struct RawResponse {
@@ -290,7 +286,7 @@ ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_v
     http_client::http_client watch_http(
         web::uri(impl_->config.server),
         HttpConfig(impl_->config,
-                   std::chrono::seconds(options.timeout_seconds) + kWatchSilenceMargin));
+                   std::chrono::seconds(options.timeout_seconds + options.silence_margin_seconds)));
     Result<http::http_request> prepared = impl_->Prepare(request);
     if (!prepared.ok()) return prepared.status();
     http::http_response response = watch_http.request(*prepared, cancel.get_token()).get();

@@ -82,6 +82,10 @@ struct WatchOptions {
   // The server ends the watch cleanly after this many seconds. The client
   // also uses it to detect a watch that has gone silent.
   int timeout_seconds = 300;
+  // Client side: a watch that delivers nothing (not even its clean end) for
+  // timeout_seconds + silence_margin_seconds is declared dead, which catches
+  // a half-open connection. The margin covers the server's lag in closing.
+  int silence_margin_seconds = 30;
 };
 
 enum class PropagationPolicy { kUnset, kOrphan, kBackground, kForeground };
