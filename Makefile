@@ -33,8 +33,11 @@ unit-test: build
 demo: build
 	@bash hack/demo.sh $(BUILD_DIR)
 
-bench: build
+# WordCount throughput against a hand-written baseline, then the informer
+# against the real control plane.
+bench: build controlplane-build
 	@bash bench/run.sh $(BUILD_DIR)
+	@bash bench/informer.sh $(BUILD_DIR)
 
 format:
 	@find common runtime operator examples bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
