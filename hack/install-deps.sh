@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   procps psmisc
+  clang-format
 )
 
 missing=()

@@ -317,6 +317,28 @@ INSTANTIATE_TEST_SUITE_P(Masters, UserFailureTest,
 
 // --------------------------------------------------------------- errors --
 
+// ember-executor refuses an incomplete or malformed command line before it
+// contacts anyone.
+TEST(ExecutorCommandLineTest, RejectsMissingAndMalformedFlags) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--executor-id", "1", "--app-id", "a", "--secret", "s"}, "missing --driver"},
+      {{"--driver", "127.0.0.1:1", "--app-id", "a", "--secret", "s"}, "missing --executor-id"},
+      {{"--driver", "127.0.0.1:1", "--executor-id", "1", "--app-id", "a", "--secret", "s",
+        "--cores", "0"},
+       "--cores '0'"},
+      {{"--driver", "127.0.0.1:1", "--executor-id", "1", "--app-id", "a", "--secret", "s",
+        "--memory", "lots"},
+       "lots"},
+  };
+  for (const auto& [args, expected] : cases) {
+    std::vector<std::string> argv = {Bin("ember-executor")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult r = RunProcess(argv);
+    EXPECT_EQ(r.exit_code, 2) << r.Describe();
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.Describe();
+  }
+}
+
 // One way to get the command line wrong, and what the message must name.
 struct ErrorCase {
   std::string name;
@@ -365,6 +387,14 @@ std::vector<ErrorCase> ErrorCases() {
       {"BadExecutorMemory", {"--master", "local[1]", "--executor-memory", "12q", wc}, "12q"},
       {"UnknownFlag", {"--master", "local[1]", "--frobnicate", wc}, "--frobnicate"},
       {"NoApplication", {"--master", "local[1]"}, "no application"},
+      {"BadConfValue",
+       {"--master", "local[1]", "--conf", "ember.task.maxFailures=zero", wc},
+       "ember.task.maxFailures=zero"},
+      {"BadPort", {"--master", "local-cluster[1,1]", "--port", "70000", wc}, "--port '70000'"},
+      {"BadLogLevel", {"--master", "local[1]", "--log-level", "loud", wc}, "loud"},
+      {"MissingSecretFile",
+       {"--master", "external[1]", "--secret-file", "@DIR/no-secret", wc},
+       "@DIR/no-secret"},
   };
   int i = 0;
   for (const char* master :
