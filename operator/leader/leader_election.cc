@@ -80,12 +80,26 @@ void LeaderElector::Observe(const json& spec) {
   if (changed_holder && callbacks_.on_new_leader) callbacks_.on_new_leader(holder);
 }
 
-LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
+ApiResult<json> LeaderElector::Call(const Result<HttpRequest>& request, std::stop_token stop) {
+  if (!request.ok()) return request.status();
+  // One attempt each: the renew loop is the retry, and a request must not
+  // outlive the renew deadline by sitting in the client's retries.
+  CallOptions options;
+  options.timeout = config_.renew_deadline;
+  options.max_retries = 0;
+  options.stop = std::move(stop);
+  return client_->Do(*request, options);
+}
+
+LeaderElector::Attempt LeaderElector::TryAcquireOrRenew(
+    std::stop_token stop, std::chrono::steady_clock::time_point* sent) {
   const auto gvr = resources::Leases();
+  *sent = std::chrono::steady_clock::now();
   const std::string now = FormatMicroTime(std::chrono::system_clock::now());
-  ApiResult<json> current = client_->Get(gvr, config_.lease_namespace, config_.lease_name);
+  ApiResult<json> current = Call(BuildGet(gvr, config_.lease_namespace, config_.lease_name), stop);
   if (!current.ok()) {
     if (!current.error().IsNotFound()) {
+      if (stop.stop_requested()) return Attempt::kFailed;  // cancelled, not a failure to report
       EMBER_LOG(kWarning) << "leader: reading lease " << config_.lease_name << ": "
                           << current.status().ToString();
       return Attempt::kFailed;
@@ -100,7 +114,7 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
           {"acquireTime", now},
           {"renewTime", now},
           {"leaseTransitions", 0}}}};
-    ApiResult<json> created = client_->Create(gvr, config_.lease_namespace, lease);
+    ApiResult<json> created = Call(BuildCreate(gvr, config_.lease_namespace, lease), stop);
     if (!created.ok()) return Attempt::kFailed;  // another candidate created it first
     Observe((*created)["spec"]);
     std::lock_guard<std::mutex> lock(mu_);
@@ -131,9 +145,9 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
   lease["spec"] = next;
   // The resourceVersion we read makes this a compare-and-swap: if another
   // candidate wrote in between, we get 409 and lose this round.
-  ApiResult<json> updated = client_->Update(gvr, lease);
+  ApiResult<json> updated = Call(BuildUpdate(gvr, lease), stop);
   if (!updated.ok()) {
-    if (!updated.error().IsConflict()) {
+    if (!updated.error().IsConflict() && !stop.stop_requested()) {
       EMBER_LOG(kWarning) << "leader: updating lease " << config_.lease_name << ": "
                           << updated.status().ToString();
     }
@@ -159,7 +173,7 @@ void LeaderElector::Release() {
   lease["spec"]["holderIdentity"] = "";
   lease["spec"]["leaseDurationSeconds"] = 1;
   lease["spec"]["renewTime"] = now;
-  ApiResult<json> released = client_->Update(resources::Leases(), lease);
+  ApiResult<json> released = Call(BuildUpdate(resources::Leases(), lease), {});
   if (!released.ok()) {
     EMBER_LOG(kWarning) << "leader: releasing lease " << config_.lease_name << ": "
                         << released.status().ToString();
@@ -169,12 +183,18 @@ void LeaderElector::Release() {
 }
 
 void LeaderElector::Run(std::stop_token stop) {
+  using Clock = std::chrono::steady_clock;
   // Campaign.
+  Clock::time_point sent{};
+  bool acquired = false;
   while (!stop.stop_requested()) {
-    if (TryAcquireOrRenew() == Attempt::kAcquired) break;
+    if (TryAcquireOrRenew(stop, &sent) == Attempt::kAcquired) {
+      acquired = true;
+      break;
+    }
     Sleep(stop, Jittered(config_.retry_period));
   }
-  if (stop.stop_requested()) return;
+  if (!acquired || stop.stop_requested()) return;
 
   EMBER_LOG(kInfo) << "leader: " << config_.identity << " acquired lease " << config_.lease_name;
   leading_.store(true);
@@ -185,23 +205,55 @@ void LeaderElector::Run(std::stop_token stop) {
         [this, token = leading_stop.get_token()] { callbacks_.on_started_leading(token); });
   }
 
+  // Stops the renew loop and cancels its request in flight: fired by the
+  // caller's stop token or by the watchdog.
+  std::stop_source renew_stop;
+  std::stop_callback forward_stop(stop, [&renew_stop] { renew_stop.request_stop(); });
+
+  // The watchdog enforces the renew deadline on its own clock, so a renewal
+  // stuck in the network cannot extend leadership: the deadline counts from
+  // when the last successful renewal was sent.
+  std::mutex renew_mu;
+  std::condition_variable_any renew_cv;
+  Clock::time_point last_renew = sent;
+  std::atomic<bool> expired{false};
+  std::jthread watchdog([&](std::stop_token watchdog_stop) {
+    std::unique_lock<std::mutex> lock(renew_mu);
+    while (!watchdog_stop.stop_requested()) {
+      const Clock::time_point deadline = last_renew + config_.renew_deadline;
+      if (Clock::now() >= deadline) {
+        expired = true;
+        leading_.store(false);
+        leading_stop.request_stop();
+        renew_stop.request_stop();
+        return;
+      }
+      renew_cv.wait_until(lock, watchdog_stop, deadline,
+                          [&] { return last_renew + config_.renew_deadline != deadline; });
+    }
+  });
+
   // Renew until lost or told to stop.
-  auto last_renew = std::chrono::steady_clock::now();
-  bool lost = false;
-  while (!stop.stop_requested()) {
-    Sleep(stop, config_.retry_period);
-    if (stop.stop_requested()) break;
-    Attempt attempt = TryAcquireOrRenew();
+  bool held_by_other = false;
+  const std::stop_token renew_token = renew_stop.get_token();
+  while (!renew_token.stop_requested()) {
+    Sleep(renew_token, config_.retry_period);
+    if (renew_token.stop_requested()) break;
+    Attempt attempt = TryAcquireOrRenew(renew_token, &sent);
     if (attempt == Attempt::kAcquired) {
-      last_renew = std::chrono::steady_clock::now();
+      std::lock_guard<std::mutex> lock(renew_mu);
+      last_renew = sent;
+      renew_cv.notify_all();
       continue;
     }
-    if (attempt == Attempt::kHeldByOther ||
-        std::chrono::steady_clock::now() - last_renew >= config_.renew_deadline) {
-      lost = true;
+    if (attempt == Attempt::kHeldByOther) {
+      held_by_other = true;
       break;
     }
   }
+  watchdog.request_stop();
+  watchdog.join();
+  const bool lost = held_by_other || expired.load();
 
   // Stop the leading work before anything else: another replica may start
   // as soon as the lease is released or expires.
@@ -209,7 +261,8 @@ void LeaderElector::Run(std::stop_token stop) {
   leading_stop.request_stop();
   if (work.joinable()) work.join();
   if (lost) {
-    EMBER_LOG(kWarning) << "leader: " << config_.identity << " lost lease " << config_.lease_name;
+    EMBER_LOG(kWarning) << "leader: " << config_.identity << " lost lease " << config_.lease_name
+                        << (expired.load() ? " (renew deadline passed)" : "");
   } else if (config_.release_on_cancel) {
     Release();
   }

@@ -17,7 +17,12 @@
 //
 // Losing leadership takes effect at once: IsLeader() turns false and the
 // stop token given to on_started_leading fires before on_stopped_leading is
-// called. The leader also steps down at once if it finds the Lease held by
+// called. The renew deadline is enforced by a watchdog, independently of the
+// requests: when renew_deadline has passed since the last successful renewal
+// was sent, the leader steps down and the request in flight is cancelled,
+// however long the network would have made it wait. Lease requests are sent
+// once (no retries; the next round is the retry) with a timeout of the renew
+// deadline. The leader also steps down at once if it finds the Lease held by
 // someone else. On a clean shutdown (the stop token of Run fires) the leader
 // first waits for its leading work to return and then releases the Lease
 // (empty holder, 1 s duration), so a successor starts within a retry period
@@ -84,7 +89,11 @@ class LeaderElector {
   enum class Attempt { kAcquired, kHeldByOther, kFailed };
 
   LeaderElector(Client* client, LeaderElectionConfig config, LeaderCallbacks callbacks);
-  Attempt TryAcquireOrRenew();
+  // `sent` is set to when the first request of the attempt left: the
+  // renew deadline counts from there, since the lease may have been renewed
+  // on the server at any moment after it.
+  Attempt TryAcquireOrRenew(std::stop_token stop, std::chrono::steady_clock::time_point* sent);
+  ApiResult<nlohmann::json> Call(const Result<HttpRequest>& request, std::stop_token stop);
   void Release();
   void Observe(const nlohmann::json& spec);
   void Sleep(std::stop_token stop, std::chrono::milliseconds period);

@@ -10,6 +10,7 @@
 
 #include "operator/leader/leader_election.h"
 #include "tests/controlplane/controlplane_env.h"
+#include "tests/controlplane/tcp_proxy.h"
 #include "tests/controlplane/test_util.h"
 
 namespace ember::kube::testing {
@@ -207,6 +208,81 @@ TEST(LeaderElectionTest, LosingTheLeaseStopsTheLeadingWorkAtOnce) {
   runner.join();
   // A lost lease is not released: the thief keeps it.
   EXPECT_EQ(Holder(client.get(), ns, "lease"), "thief");
+}
+
+// A leader whose network path goes dark must step down by its renew
+// deadline, even though its renewal request is still waiting on the network
+// (with the client's defaults: a 30 s timeout and retries), and before the
+// other candidate may take the lease over.
+TEST(LeaderElectionTest, PartitionedLeaderStepsDownByItsRenewDeadline) {
+  const std::string ns = ControlPlane::CreateNamespace("partition");
+  TcpProxy proxy(ControlPlane::ApiServerPort());
+  ClientConfig via_proxy = ControlPlane::Config();
+  via_proxy.server = "https://127.0.0.1:" + std::to_string(proxy.port());
+  auto leader_client = ControlPlane::NewClient(via_proxy);
+  auto other_client = ControlPlane::NewClient();
+  using Clock = std::chrono::steady_clock;
+
+  LeaderElectionConfig config;
+  config.lease_namespace = ns;
+  config.lease_name = "lease";
+  config.lease_duration = milliseconds(6000);
+  config.renew_deadline = milliseconds(4000);
+  config.retry_period = milliseconds(500);
+
+  std::atomic<bool> leader_working{false};
+  std::atomic<Clock::rep> leader_stopped_at{0};
+  LeaderCallbacks leader_callbacks;
+  leader_callbacks.on_started_leading = [&](std::stop_token stop) {
+    leader_working = true;
+    while (!stop.stop_requested()) std::this_thread::sleep_for(milliseconds(10));
+    leader_working = false;
+  };
+  leader_callbacks.on_stopped_leading = [&] {
+    leader_stopped_at = Clock::now().time_since_epoch().count();
+  };
+  config.identity = "partitioned";
+  auto leader = LeaderElector::Create(leader_client.get(), config, leader_callbacks);
+  ASSERT_TRUE(leader.ok()) << leader.status().ToString();
+  std::jthread leader_runner([&](std::stop_token stop) { (*leader)->Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return leader_working.load(); }, std::chrono::seconds(30)));
+
+  std::atomic<Clock::rep> other_started_at{0};
+  LeaderCallbacks other_callbacks;
+  other_callbacks.on_started_leading = [&](std::stop_token stop) {
+    other_started_at = Clock::now().time_since_epoch().count();
+    while (!stop.stop_requested()) std::this_thread::sleep_for(milliseconds(10));
+  };
+  config.identity = "direct";
+  auto other = LeaderElector::Create(other_client.get(), config, other_callbacks);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  std::jthread other_runner([&](std::stop_token stop) { (*other)->Run(stop); });
+  std::this_thread::sleep_for(milliseconds(1500));
+  ASSERT_TRUE((*leader)->IsLeader());
+  ASSERT_FALSE((*other)->IsLeader());
+
+  const Clock::time_point cut = Clock::now();
+  proxy.Blackhole();
+  // The last renewal was sent at most a retry period (+20 % jitter) before
+  // the cut; the slack covers a loaded machine.
+  const auto bound = config.renew_deadline + milliseconds(3000);
+  ASSERT_TRUE(Eventually([&] { return !(*leader)->IsLeader(); }, std::chrono::seconds(60)));
+  const auto stepped_down = Clock::now() - cut;
+  EXPECT_LE(stepped_down, bound) << "stepped down after "
+                                 << std::chrono::duration_cast<milliseconds>(stepped_down).count()
+                                 << " ms";
+  ASSERT_TRUE(Eventually([&] { return leader_stopped_at.load() != 0; }, std::chrono::seconds(30)));
+  EXPECT_FALSE(leader_working.load());
+
+  ASSERT_TRUE(Eventually([&] { return (*other)->IsLeader(); }, std::chrono::seconds(30)));
+  ASSERT_TRUE(Eventually([&] { return other_started_at.load() != 0; }, std::chrono::seconds(5)));
+  EXPECT_LT(leader_stopped_at.load(), other_started_at.load())
+      << "both replicas led at the same time";
+  EXPECT_EQ(Holder(other_client.get(), ns, "lease"), "direct");
+  leader_runner.request_stop();
+  leader_runner.join();
+  other_runner.request_stop();
+  other_runner.join();
 }
 
 TEST(LeaderElectionTest, RejectsInconsistentTimings) {

@@ -89,6 +89,10 @@ void TcpProxy::Stall() {
   stall_epoch_ = ++epoch_;
 }
 
+void TcpProxy::Blackhole() {
+  blackhole_ = true;
+}
+
 void TcpProxy::AcceptLoop() {
   while (!stopping_) {
     int fd;
@@ -129,14 +133,14 @@ void TcpProxy::Pump(int client_fd, int epoch) {
   }
   pollfd fds[2] = {{client_fd, POLLIN, 0}, {upstream, POLLIN, 0}};
   while (!stopping_ && epoch >= cut_epoch_.load()) {
-    if (epoch < stall_epoch_.load()) {
+    if (blackhole_.load() || epoch < stall_epoch_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(kPollMillis));
       continue;
     }
     int ready = poll(fds, 2, kPollMillis);
     if (ready < 0 && errno != EINTR) break;
     // Re-checked after the wait: data that arrived after Stall() must stay put.
-    if (ready <= 0 || epoch < stall_epoch_.load()) continue;
+    if (ready <= 0 || blackhole_.load() || epoch < stall_epoch_.load()) continue;
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !Forward(client_fd, upstream)) break;
     if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) && !Forward(upstream, client_fd)) break;
   }

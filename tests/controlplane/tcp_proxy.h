@@ -32,6 +32,9 @@ class TcpProxy {
   // Existing connections stay open but forward nothing more, in either
   // direction (a half-open network path); new connections work normally.
   void Stall();
+  // Every connection, existing and new, is accepted but forwards nothing:
+  // a partition that drops packets, so requests hang instead of failing.
+  void Blackhole();
 
  private:
   void AcceptLoop();
@@ -49,6 +52,7 @@ class TcpProxy {
   std::atomic<int> epoch_{0};
   std::atomic<int> cut_epoch_{0};
   std::atomic<int> stall_epoch_{0};
+  std::atomic<bool> blackhole_{false};
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> pumps_;
   std::thread acceptor_;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -54,7 +56,7 @@ void ConfigureTls(boost::asio::ssl::context& ctx, const ClientConfig& config) {
 }
 
 http_client::http_client_config HttpConfig(const ClientConfig& config,
-                                           std::chrono::seconds timeout) {
+                                           std::chrono::milliseconds timeout) {
   http_client::http_client_config http_config;
   http_config.set_timeout(timeout);
   http_config.set_validate_certificates(!config.insecure_skip_tls_verify);
@@ -73,12 +75,42 @@ std::string ExceptionMessage(std::exception_ptr error) {
   }
 }
 
+// Waits `delay` or until `stop` fires.
+void SleepUnlessStopped(std::stop_token stop, std::chrono::milliseconds delay) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait_for(lock, stop, delay, [] { return false; });
+}
+
+ApiError CancelledError(const HttpRequest& request) {
+  ApiError error = TransportError(request.method + " " + request.path + ": cancelled");
+  error.code = StatusCode::kCancelled;
+  return error;
+}
+
 }  // namespace
 
 struct Client::Impl {
   ClientConfig config;
   TokenSource tokens;
   std::unique_ptr<http_client::http_client> http;
+  // cpprestsdk fixes the timeout per http_client, so calls with a timeout of
+  // their own share one client per distinct timeout (in practice one: the
+  // leader elector's), keeping its connections alive between calls.
+  std::mutex timed_mu;
+  std::map<std::chrono::milliseconds, std::unique_ptr<http_client::http_client>> timed;
+
+  http_client::http_client* ClientFor(std::optional<std::chrono::milliseconds> timeout) {
+    if (!timeout) return http.get();
+    std::lock_guard<std::mutex> lock(timed_mu);
+    auto& client = timed[*timeout];
+    if (!client) {
+      client = std::make_unique<http_client::http_client>(web::uri(config.server),
+                                                          HttpConfig(config, *timeout));
+    }
+    return client.get();
+  }
 
   explicit Impl(ClientConfig c)
       : config(std::move(c)), tokens(config.bearer_token, config.token_file) {}
@@ -95,11 +127,14 @@ struct Client::Impl {
   }
 
   // One attempt, no retries. Exceptions become transport errors.
-  ApiResult<RawResponse> SendOnce(const HttpRequest& request) {
+  ApiResult<RawResponse> SendOnce(const HttpRequest& request, http_client::http_client* client,
+                                  std::stop_token stop) {
+    pplx::cancellation_token_source cancel;
+    std::stop_callback on_stop(stop, [&cancel] { cancel.cancel(); });
     try {
       Result<http::http_request> prepared = Prepare(request);
       if (!prepared.ok()) return ClientError(prepared.status());
-      http::http_response response = http->request(*prepared).get();
+      http::http_response response = client->request(*prepared, cancel.get_token()).get();
       RawResponse raw;
       raw.code = response.status_code();
       raw.body = response.extract_utf8string(true).get();
@@ -107,17 +142,21 @@ struct Client::Impl {
       if (it != response.headers().end()) raw.retry_after = ParseRetryAfter(it->second);
       return raw;
     } catch (...) {
+      if (stop.stop_requested()) return CancelledError(request);
       return TransportError(request.method + " " + request.path + ": " +
                             ExceptionMessage(std::current_exception()));
     }
   }
 
-  ApiResult<json> Do(const HttpRequest& request) {
+  ApiResult<json> Do(const HttpRequest& request, const CallOptions& options) {
     ExponentialBackoff backoff(
         ExponentialBackoff::Options{config.retry_min_delay, config.retry_max_delay, 2.0, 0.5, 0});
+    http_client::http_client* client = ClientFor(options.timeout);
+    const int max_retries = options.max_retries.value_or(config.max_retries);
     bool reauthenticated = false;
     for (int attempt = 0;; ++attempt) {
-      ApiResult<RawResponse> sent = SendOnce(request);
+      if (options.stop.stop_requested()) return CancelledError(request);
+      ApiResult<RawResponse> sent = SendOnce(request, client, options.stop);
       if (!sent.ok() && sent.error().code != StatusCode::kUnavailable) return sent.error();
       if (sent.ok()) {
         RawResponse& raw = *sent;
@@ -140,7 +179,7 @@ struct Client::Impl {
         }
       }
       const int http_code = sent.ok() ? sent->code : 0;
-      RetryDecision decision = DecideRetry(attempt, config.max_retries, request.method, http_code,
+      RetryDecision decision = DecideRetry(attempt, max_retries, request.method, http_code,
                                            sent.ok() ? sent->retry_after : std::nullopt, &backoff);
       if (!decision.retry) {
         if (!sent.ok()) return sent.error();
@@ -150,7 +189,7 @@ struct Client::Impl {
       EMBER_LOG(kDebug) << "kube: " << request.method << " " << request.path << " failed ("
                         << (sent.ok() ? "HTTP " + std::to_string(http_code) : sent.error().message)
                         << "), retrying in " << delay.count() << " ms";
-      std::this_thread::sleep_for(delay);
+      SleepUnlessStopped(options.stop, delay);
     }
   }
 };
@@ -188,7 +227,11 @@ const ClientConfig& Client::config() const {
 }
 
 ApiResult<json> Client::Do(const HttpRequest& request) {
-  return impl_->Do(request);
+  return impl_->Do(request, CallOptions{});
+}
+
+ApiResult<json> Client::Do(const HttpRequest& request, const CallOptions& options) {
+  return impl_->Do(request, options);
 }
 
 ApiResult<json> Client::Get(const GroupVersionResource& gvr, std::string_view ns,

@@ -25,8 +25,10 @@
 // concurrent watches are independent.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -55,6 +57,19 @@ struct ListResult {
   // The list's metadata.resourceVersion: where a watch resumes.
   std::string resource_version;
   int pages = 0;
+};
+
+// Per-call overrides of the client's defaults, for callers with a deadline
+// of their own: a leader must not stay blocked in a renewal past its renew
+// deadline, which the client's 30 s timeout and retries would allow.
+struct CallOptions {
+  // Inactivity timeout of this call, instead of config.request_timeout.
+  std::optional<std::chrono::milliseconds> timeout;
+  // Instead of config.max_retries; 0 sends the request once.
+  std::optional<int> max_retries;
+  // Cancels the request in flight and any wait between retries; the call
+  // then fails with kCancelled (http_code 0).
+  std::stop_token stop;
 };
 
 class Client {
@@ -97,6 +112,7 @@ class Client {
   // Sends a prepared request with the retry policy above; for requests the
   // typed calls do not cover (TokenRequest, say).
   ApiResult<nlohmann::json> Do(const HttpRequest& request);
+  ApiResult<nlohmann::json> Do(const HttpRequest& request, const CallOptions& options);
 
   // Called for each event; return false to end the watch. ERROR events are
   // not passed on: they end the watch with their Status as the ApiError
