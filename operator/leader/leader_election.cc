@@ -194,7 +194,13 @@ void LeaderElector::Run(std::stop_token stop) {
     }
     Sleep(stop, Jittered(config_.retry_period));
   }
-  if (!acquired || stop.stop_requested()) return;
+  if (!acquired) return;
+  if (stop.stop_requested()) {
+    // Won just as we were told to stop: hand the lease back rather than
+    // leave it to expire.
+    if (config_.release_on_cancel) Release();
+    return;
+  }
 
   EMBER_LOG(kInfo) << "leader: " << config_.identity << " acquired lease " << config_.lease_name;
   leading_.store(true);
