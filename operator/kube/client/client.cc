@@ -75,6 +75,17 @@ std::string ExceptionMessage(std::exception_ptr error) {
   }
 }
 
+// Builds a request, turning anything thrown (a JSON library surprise) into
+// an error: the client promises never to throw.
+template <typename Build>
+Result<HttpRequest> Guarded(Build&& build) {
+  try {
+    return build();
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("building the request: ") + e.what());
+  }
+}
+
 // Waits `delay` or until `stop` fires.
 void SleepUnlessStopped(std::stop_token stop, std::chrono::milliseconds delay) {
   std::mutex mu;
@@ -236,14 +247,14 @@ ApiResult<json> Client::Do(const HttpRequest& request, const CallOptions& option
 
 ApiResult<json> Client::Get(const GroupVersionResource& gvr, std::string_view ns,
                             std::string_view name, std::string_view subresource) {
-  Result<HttpRequest> request = BuildGet(gvr, ns, name, subresource);
+  Result<HttpRequest> request = Guarded([&] { return BuildGet(gvr, ns, name, subresource); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
 
 ApiResult<json> Client::List(const GroupVersionResource& gvr, std::string_view ns,
                              const ListOptions& options) {
-  Result<HttpRequest> request = BuildList(gvr, ns, options);
+  Result<HttpRequest> request = Guarded([&] { return BuildList(gvr, ns, options); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
@@ -276,26 +287,26 @@ ApiResult<ListResult> Client::ListAll(const GroupVersionResource& gvr, std::stri
 
 ApiResult<json> Client::Create(const GroupVersionResource& gvr, std::string_view ns,
                                const json& object) {
-  Result<HttpRequest> request = BuildCreate(gvr, ns, object);
+  Result<HttpRequest> request = Guarded([&] { return BuildCreate(gvr, ns, object); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
 
 ApiResult<json> Client::Update(const GroupVersionResource& gvr, const json& object) {
-  Result<HttpRequest> request = BuildUpdate(gvr, object);
+  Result<HttpRequest> request = Guarded([&] { return BuildUpdate(gvr, object); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
 
 ApiResult<json> Client::UpdateStatus(const GroupVersionResource& gvr, const json& object) {
-  Result<HttpRequest> request = BuildUpdate(gvr, object, "status");
+  Result<HttpRequest> request = Guarded([&] { return BuildUpdate(gvr, object, "status"); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
 
 ApiResult<json> Client::Delete(const GroupVersionResource& gvr, std::string_view ns,
                                std::string_view name, const DeleteOptions& options) {
-  Result<HttpRequest> request = BuildDelete(gvr, ns, name, options);
+  Result<HttpRequest> request = Guarded([&] { return BuildDelete(gvr, ns, name, options); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
@@ -303,14 +314,16 @@ ApiResult<json> Client::Delete(const GroupVersionResource& gvr, std::string_view
 ApiResult<json> Client::MergePatch(const GroupVersionResource& gvr, std::string_view ns,
                                    std::string_view name, const json& patch,
                                    std::string_view subresource) {
-  Result<HttpRequest> request = BuildMergePatch(gvr, ns, name, patch, subresource);
+  Result<HttpRequest> request =
+      Guarded([&] { return BuildMergePatch(gvr, ns, name, patch, subresource); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
 
 ApiResult<json> Client::Apply(const GroupVersionResource& gvr, const json& object,
                               const ApplyOptions& options, std::string_view subresource) {
-  Result<HttpRequest> request = BuildApply(gvr, object, options, subresource);
+  Result<HttpRequest> request =
+      Guarded([&] { return BuildApply(gvr, object, options, subresource); });
   if (!request.ok()) return request.status();
   return Do(*request);
 }
@@ -318,7 +331,7 @@ ApiResult<json> Client::Apply(const GroupVersionResource& gvr, const json& objec
 ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_view ns,
                                   const WatchOptions& options, const WatchCallback& on_event,
                                   std::stop_token stop) {
-  Result<HttpRequest> built = BuildWatch(gvr, ns, options);
+  Result<HttpRequest> built = Guarded([&] { return BuildWatch(gvr, ns, options); });
   if (!built.ok()) return built.status();
   const HttpRequest& request = *built;
   pplx::cancellation_token_source cancel;

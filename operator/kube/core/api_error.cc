@@ -1,5 +1,7 @@
 #include "operator/kube/core/api_error.h"
 
+#include "operator/kube/core/json_util.h"
+
 namespace ember::kube {
 namespace {
 
@@ -118,7 +120,7 @@ ApiError ApiErrorFromResponse(int http_code, std::string_view body) {
   ApiError error;
   error.http_code = http_code;
   error.reason = DefaultReason(http_code);
-  error.message = std::string(body.substr(0, kMaxRawBodyInMessage));
+  error.message = std::string(Utf8Prefix(body, kMaxRawBodyInMessage));
   error.code = CodeForHttp(http_code, error.reason);
   return error;
 }

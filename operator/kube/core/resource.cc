@@ -1,5 +1,7 @@
 #include "operator/kube/core/resource.h"
 
+#include "operator/kube/core/json_util.h"
+
 namespace ember::kube {
 namespace {
 
@@ -208,7 +210,7 @@ Result<HttpRequest> BuildCreate(const GroupVersionResource& gvr, std::string_vie
     return InvalidArgumentError("create of " + gvr.resource + " needs a namespace");
   }
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, target_ns, {}));
-  return HttpRequest{"POST", std::move(path), {}, std::string(kJson), object.dump()};
+  return HttpRequest{"POST", std::move(path), {}, std::string(kJson), DumpJson(object)};
 }
 
 Result<HttpRequest> BuildUpdate(const GroupVersionResource& gvr, const json& object,
@@ -219,7 +221,7 @@ Result<HttpRequest> BuildUpdate(const GroupVersionResource& gvr, const json& obj
   std::string ns = StringField(object, "metadata", "namespace");
   if (gvr.namespaced && ns.empty()) return InvalidArgumentError("update needs metadata.namespace");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  return HttpRequest{"PUT", std::move(path), {}, std::string(kJson), object.dump()};
+  return HttpRequest{"PUT", std::move(path), {}, std::string(kJson), DumpJson(object)};
 }
 
 Result<HttpRequest> BuildDelete(const GroupVersionResource& gvr, std::string_view ns,
@@ -228,7 +230,7 @@ Result<HttpRequest> BuildDelete(const GroupVersionResource& gvr, std::string_vie
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name));
   json body = options.ToJson();
   if (body.empty()) return HttpRequest{"DELETE", std::move(path), {}, {}, {}};
-  return HttpRequest{"DELETE", std::move(path), {}, std::string(kJson), body.dump()};
+  return HttpRequest{"DELETE", std::move(path), {}, std::string(kJson), DumpJson(body)};
 }
 
 Result<HttpRequest> BuildMergePatch(const GroupVersionResource& gvr, std::string_view ns,
@@ -237,7 +239,7 @@ Result<HttpRequest> BuildMergePatch(const GroupVersionResource& gvr, std::string
   if (name.empty()) return InvalidArgumentError("patch needs a name");
   if (!patch.is_object()) return InvalidArgumentError("a merge patch is a JSON object");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  return HttpRequest{"PATCH", std::move(path), {}, std::string(kMergePatch), patch.dump()};
+  return HttpRequest{"PATCH", std::move(path), {}, std::string(kMergePatch), DumpJson(patch)};
 }
 
 Result<HttpRequest> BuildApply(const GroupVersionResource& gvr, const json& object,
@@ -252,7 +254,7 @@ Result<HttpRequest> BuildApply(const GroupVersionResource& gvr, const json& obje
   std::string ns = StringField(object, "metadata", "namespace");
   if (gvr.namespaced && ns.empty()) return InvalidArgumentError("apply needs metadata.namespace");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  HttpRequest request{"PATCH", std::move(path), {}, std::string(kApplyPatch), object.dump()};
+  HttpRequest request{"PATCH", std::move(path), {}, std::string(kApplyPatch), DumpJson(object)};
   request.query.emplace_back("fieldManager", options.field_manager);
   if (options.force) request.query.emplace_back("force", "true");
   return request;

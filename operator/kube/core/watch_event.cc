@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "operator/kube/core/json_util.h"
+
 namespace ember::kube {
 namespace {
 
@@ -26,7 +28,7 @@ bool ParseType(std::string_view text, WatchEventType* type) {
 
 std::string Excerpt(std::string_view line) {
   if (line.size() <= kMaxLineInMessage) return std::string(line);
-  return std::string(line.substr(0, kMaxLineInMessage)) + "...";
+  return std::string(Utf8Prefix(line, kMaxLineInMessage)) + "...";
 }
 
 }  // namespace
