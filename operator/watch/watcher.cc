@@ -17,6 +17,11 @@ Watcher::Watcher(Client* client, GroupVersionResource gvr, std::string ns, Watch
       options_(std::move(options)),
       backoff_(std::move(backoff)) {}
 
+bool IsVeryShortWatch(std::chrono::milliseconds lasted, uint64_t events,
+                      std::chrono::milliseconds min_watch_duration) {
+  return events == 0 && lasted < min_watch_duration;
+}
+
 WatcherStats Watcher::stats() const {
   WatcherStats s;
   s.lists = lists_.load();
@@ -114,9 +119,12 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
       watch_options.timeout_seconds = options_.watch_timeout_seconds;
       watch_options.silence_margin_seconds = options_.watch_silence_margin_seconds;
       ++watches_;
+      const auto started = std::chrono::steady_clock::now();
+      uint64_t received = 0;
       ApiResult<WatchEnd> end = client_->Watch(
           gvr_, ns_, watch_options,
           [&](WatchEvent&& event) {
+            ++received;
             std::string rv = ResourceVersionOf(event.object);
             switch (event.type) {
               case WatchEventType::kAdded:
@@ -146,7 +154,18 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
             return true;
           },
           stop);
-      if (end.ok()) return true;
+      if (end.ok()) {
+        const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
+        if (*end != WatchEnd::kServerClosed ||
+            !IsVeryShortWatch(lasted, received, options_.min_watch_duration)) {
+          return true;
+        }
+        ++errors_;
+        EMBER_LOG(kWarning) << "watcher: watch of " << where << " ended after " << lasted.count()
+                            << " ms with no events; backing off";
+        return false;
+      }
       ++errors_;
       if (end.error().IsGone()) {
         ++gone_;

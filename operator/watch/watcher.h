@@ -30,6 +30,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,7 +57,17 @@ struct WatcherOptions {
   // See WatchOptions::silence_margin_seconds.
   int watch_silence_margin_seconds = 30;
   bool allow_bookmarks = true;
+  // A watch the server ends cleanly sooner than this, having delivered
+  // nothing (not even a bookmark), counts as an error and goes through the
+  // backoff, as in client-go's reflector: a server or proxy that closes
+  // every watch at once would otherwise be hammered in a tight loop.
+  std::chrono::milliseconds min_watch_duration{1000};
 };
+
+// Whether a watch that ended cleanly after `lasted`, having delivered
+// `events` events (bookmarks included), was suspiciously short.
+bool IsVeryShortWatch(std::chrono::milliseconds lasted, uint64_t events,
+                      std::chrono::milliseconds min_watch_duration);
 
 struct WatcherEvent {
   enum class Kind { kRestarted, kApplied, kDeleted };
