@@ -15,7 +15,9 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::Stop() {
-  queue_->ShutDown();
+  // Not draining: Stop() is how a controller stops reconciling when it
+  // loses leadership, and queued keys must not run after that.
+  queue_->ShutDownNow();
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
   }

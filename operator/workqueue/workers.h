@@ -11,8 +11,9 @@
 //
 // Thread-safety: the handler runs on up to `workers` threads at once, but
 // never for the same key concurrently (the queue guarantees it). Stop() (or
-// the destructor) shuts the queue down, lets running handlers finish and
-// joins the threads.
+// the destructor) shuts the queue down without draining it (ShutDownNow:
+// queued keys are dropped), lets running handlers finish and joins the
+// threads.
 #pragma once
 
 #include <chrono>

@@ -92,6 +92,19 @@ void WorkQueue::ShutDown() {
   timer_cv_.notify_all();
 }
 
+void WorkQueue::ShutDownNow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  queue_.clear();
+  // No adds are accepted from now on, so with the dirty set empty Done()
+  // has nothing to queue again.
+  dirty_.clear();
+  waiting_.clear();
+  waiting_by_time_.clear();
+  ready_cv_.notify_all();
+  timer_cv_.notify_all();
+}
+
 bool WorkQueue::ShuttingDown() const {
   std::lock_guard<std::mutex> lock(mu_);
   return shutting_down_;

@@ -57,6 +57,11 @@ class WorkQueue {
   // New adds are ignored from now on; Get() drains what is queued, then
   // returns nullopt. Pending delayed adds are dropped.
   void ShutDown();
+  // Shuts down without draining: queued and held-back ("dirty") keys are
+  // dropped, Get() returns nullopt at once, and Done() of a key in progress
+  // queues nothing. For a controller that lost leadership: another replica
+  // owns the objects now, and every extra reconcile races with it.
+  void ShutDownNow();
   bool ShuttingDown() const;
 
   // Keys ready to be handed out (excludes ones being processed or delayed).

@@ -1,10 +1,13 @@
 // Work queue semantics: dedup, per-key exclusion, backoff, delays, workers.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -49,6 +52,23 @@ TEST(WorkQueueTest, ShutDownDrainsThenReturnsNothing) {
   queue.ShutDown();
   queue.Add("b");  // ignored
   EXPECT_EQ(queue.Get(), "a");
+  EXPECT_EQ(queue.Get(), std::nullopt);
+}
+
+TEST(WorkQueueTest, ShutDownNowDropsQueuedAndHeldBackKeys) {
+  WorkQueue queue;
+  queue.Add("a");
+  queue.Add("b");
+  std::optional<std::string> a = queue.Get();
+  ASSERT_EQ(a, "a");
+  queue.Add("a");  // held back while "a" is in progress
+  queue.AddAfter("c", milliseconds(10));
+  queue.ShutDownNow();
+  EXPECT_EQ(queue.Len(), 0u);
+  queue.Done("a");  // would re-queue "a" after a draining ShutDown()
+  EXPECT_EQ(queue.Len(), 0u);
+  EXPECT_EQ(queue.Get(), std::nullopt);
+  queue.Add("d");
   EXPECT_EQ(queue.Get(), std::nullopt);
 }
 
@@ -155,6 +175,38 @@ TEST(WorkerPoolTest, NeverRunsOneKeyOnTwoWorkersAtOnce) {
   EXPECT_GE(processed.load(), kKeys);
   EXPECT_LT(processed.load(), 4 * kAddsPerKey);
   EXPECT_GT(max_parallel.load(), 1);  // distinct keys did run in parallel
+}
+
+TEST(WorkerPoolTest, StopDoesNotProcessQueuedKeys) {
+  WorkQueue queue;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<bool> first_running{false};
+  std::vector<std::string> processed;
+  WorkerPool pool(&queue, 1, [&](const std::string& key) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      processed.push_back(key);
+      first_running = true;
+      cv.wait(lock, [&] { return release; });
+    }
+    return Outcome::Done();
+  });
+  queue.Add("first");
+  while (!first_running.load()) std::this_thread::sleep_for(milliseconds(1));
+  for (int i = 0; i < 10; ++i) queue.Add("queued-" + std::to_string(i));
+  std::thread stopper([&] { pool.Stop(); });
+  // Stop() has shut the queue before the running handler returns.
+  while (!queue.ShuttingDown()) std::this_thread::sleep_for(milliseconds(1));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  stopper.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(processed, std::vector<std::string>{"first"});
 }
 
 TEST(WorkerPoolTest, OutcomesDriveRequeueAndBackoff) {
