@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "operator/kube/core/json_util.h"
 #include "operator/kube/core/time_format.h"
 
 namespace ember::kube {
@@ -17,17 +18,17 @@ EventRecorder::EventRecorder(Client* client, std::string component)
 
 Status EventRecorder::Record(const json& involved, EventType type, std::string_view reason,
                              std::string_view message) {
-  const json metadata = involved.value("metadata", json::object());
-  const std::string name = metadata.value("name", "");
+  const json& metadata = ObjectAt(involved, "metadata");
+  const std::string name = StringAt(metadata, "name");
   if (name.empty()) return InvalidArgumentError("event about an object without a name");
   if (reason.empty()) return InvalidArgumentError("event without a reason");
-  const std::string object_ns = metadata.value("namespace", "");
+  const std::string object_ns = StringAt(metadata, "namespace");
   // Events about cluster-scoped objects go to "default", as kubectl expects.
   const std::string event_ns = object_ns.empty() ? "default" : object_ns;
   const std::string type_name = type == EventType::kNormal ? "Normal" : "Warning";
-  const std::string uid = metadata.value("uid", "");
+  const std::string uid = StringAt(metadata, "uid");
   const std::string involved_id =
-      uid.empty() ? involved.value("kind", "") + "/" + ObjectKey(involved) : uid;
+      uid.empty() ? StringAt(involved, "kind") + "/" + ObjectKey(involved) : uid;
   Key key{involved_id, type_name, std::string(reason), std::string(message)};
   const std::string now = FormatTime(std::chrono::system_clock::now());
 
@@ -53,8 +54,8 @@ Status EventRecorder::Record(const json& involved, EventType type, std::string_v
   char suffix[40];
   std::snprintf(suffix, sizeof(suffix), ".%llx%llx", static_cast<unsigned long long>(nanos),
                 static_cast<unsigned long long>(sequence_++));
-  json involved_ref = {{"apiVersion", involved.value("apiVersion", "")},
-                       {"kind", involved.value("kind", "")},
+  json involved_ref = {{"apiVersion", StringAt(involved, "apiVersion")},
+                       {"kind", StringAt(involved, "kind")},
                        {"name", name}};
   if (!object_ns.empty()) involved_ref["namespace"] = object_ns;
   if (!uid.empty()) involved_ref["uid"] = uid;
@@ -75,7 +76,7 @@ Status EventRecorder::Record(const json& involved, EventType type, std::string_v
   ApiResult<json> created = client_->Create(resources::Events(), event_ns, event);
   if (!created.ok()) return created.status().WithContext("creating event");
   if (seen_.size() >= kMaxCachedEvents) seen_.clear();
-  seen_[key] = Seen{(*created)["metadata"].value("name", ""), event_ns, 1};
+  seen_[key] = Seen{StringAt(ObjectAt(*created, "metadata"), "name"), event_ns, 1};
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "operator/kube/core/json_util.h"
 #include "operator/kube/core/time_format.h"
 
 namespace ember::kube {
@@ -64,7 +65,7 @@ void LeaderElector::Sleep(std::stop_token stop, std::chrono::milliseconds period
 }
 
 void LeaderElector::Observe(const json& spec) {
-  std::string holder = spec.value("holderIdentity", "");
+  std::string holder = StringAt(spec, "holderIdentity");
   bool changed_holder = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -116,21 +117,21 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew(
           {"leaseTransitions", 0}}}};
     ApiResult<json> created = Call(BuildCreate(gvr, config_.lease_namespace, lease), stop);
     if (!created.ok()) return Attempt::kFailed;  // another candidate created it first
-    Observe((*created)["spec"]);
+    Observe(ObjectAt(*created, "spec"));
     std::lock_guard<std::mutex> lock(mu_);
     last_lease_ = *created;
     return Attempt::kAcquired;
   }
   json lease = std::move(current).value();
-  const json spec = lease.value("spec", json::object());
+  const json spec = ObjectAt(lease, "spec");
   Observe(spec);
-  const std::string holder = spec.value("holderIdentity", "");
+  const std::string holder = StringAt(spec, "holderIdentity");
   const bool mine = holder == config_.identity;
   if (!holder.empty() && !mine) {
     // Trust the holder for its lease duration from when we saw the record
     // change, on our clock.
-    const auto duration = std::chrono::seconds(
-        spec.value("leaseDurationSeconds", static_cast<int64_t>(Seconds(config_.lease_duration))));
+    const auto duration =
+        std::chrono::seconds(IntAt(spec, "leaseDurationSeconds", Seconds(config_.lease_duration)));
     std::lock_guard<std::mutex> lock(mu_);
     if (std::chrono::steady_clock::now() < observed_time_ + duration) return Attempt::kHeldByOther;
   }
@@ -140,7 +141,7 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew(
   next["renewTime"] = now;
   if (!mine) {
     next["acquireTime"] = now;
-    next["leaseTransitions"] = spec.value("leaseTransitions", 0) + (holder.empty() ? 0 : 1);
+    next["leaseTransitions"] = IntAt(spec, "leaseTransitions", 0) + (holder.empty() ? 0 : 1);
   }
   lease["spec"] = next;
   // The resourceVersion we read makes this a compare-and-swap: if another
@@ -153,7 +154,7 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew(
     }
     return Attempt::kFailed;
   }
-  Observe((*updated)["spec"]);
+  Observe(ObjectAt(*updated, "spec"));
   std::lock_guard<std::mutex> lock(mu_);
   last_lease_ = *updated;
   return Attempt::kAcquired;
@@ -166,7 +167,7 @@ void LeaderElector::Release() {
     lease = last_lease_;
   }
   if (!lease.is_object() ||
-      lease.value("spec", json::object()).value("holderIdentity", "") != config_.identity) {
+      StringAt(ObjectAt(lease, "spec"), "holderIdentity") != config_.identity) {
     return;
   }
   const std::string now = FormatMicroTime(std::chrono::system_clock::now());

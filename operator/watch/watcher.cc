@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "common/log.h"
+#include "operator/kube/core/json_util.h"
 
 namespace ember::kube {
 
@@ -88,14 +89,14 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
       if (auto items = list.find("items"); items != list.end() && items->is_array()) {
         for (auto& item : *items) buffered_.push_back(std::move(item));
       }
-      const json metadata = list.value("metadata", json::object());
-      std::string next = metadata.value("continue", "");
+      const json& metadata = ObjectAt(list, "metadata");
+      std::string next = StringAt(metadata, "continue");
       if (!next.empty()) {
         continue_token_ = std::move(next);
         state_ = State::kInitPage;
         return true;
       }
-      resource_version_ = metadata.value("resourceVersion", "");
+      resource_version_ = StringAt(metadata, "resourceVersion");
       continue_token_.clear();
       ++lists_;
       state_ = State::kInitListed;

@@ -89,5 +89,35 @@ TEST(KubeJsonTest, WatchDecoderExcerptIsCutAtACharacterBoundary) {
   EXPECT_TRUE(DumpsCleanly(fed.message())) << fed.message();
 }
 
+TEST(KubeJsonTest, FieldAccessorsNeverThrowOnUnexpectedTypes) {
+  const json object = {{"s", "text"}, {"i", 42},           {"u", 7u},
+                       {"f", 1.5},    {"o", {{"k", "v"}}}, {"a", json::array({1})},
+                       {"n", nullptr}};
+  EXPECT_EQ(StringAt(object, "s"), "text");
+  EXPECT_EQ(StringAt(object, "i", "fallback"), "fallback");
+  EXPECT_EQ(StringAt(object, "missing"), "");
+  EXPECT_EQ(IntAt(object, "i", -1), 42);
+  EXPECT_EQ(IntAt(object, "u", -1), 7);
+  EXPECT_EQ(IntAt(object, "s", -1), -1);
+  EXPECT_EQ(IntAt(object, "f", -1), -1);
+  EXPECT_EQ(IntAt(object, "n", -1), -1);
+  EXPECT_EQ(ObjectAt(object, "o"), (json{{"k", "v"}}));
+  EXPECT_EQ(ObjectAt(object, "a"), json::object());
+  EXPECT_EQ(ObjectAt(object, "s"), json::object());
+  // Not an object at all: json::value() would throw type_error.306 here.
+  for (const json& other : {json("str"), json::array({1, 2}), json(3), json(nullptr)}) {
+    EXPECT_EQ(StringAt(other, "k", "d"), "d");
+    EXPECT_EQ(IntAt(other, "k", 5), 5);
+    EXPECT_EQ(ObjectAt(other, "k"), json::object());
+    EXPECT_EQ(StringAt(ObjectAt(other, "metadata"), "name"), "");
+  }
+}
+
+TEST(KubeJsonTest, StatusKindOfAnotherTypeIsNotAStatus) {
+  ApiError error = ApiErrorFromResponse(500, R"({"kind": 7, "message": "m"})");
+  EXPECT_EQ(error.http_code, 500);
+  EXPECT_EQ(error.reason, "InternalError");
+}
+
 }  // namespace
 }  // namespace ember::kube

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "operator/kube/config/token_source.h"
 #include "operator/kube/core/backoff.h"
+#include "operator/kube/core/json_util.h"
 #include "operator/kube/core/retry.h"
 
 namespace ember::kube {
@@ -179,6 +180,11 @@ struct Client::Impl {
                                ": response body is not JSON (" + std::to_string(raw.body.size()) +
                                " bytes)");
           }
+          // Every API response is an object; callers index into it.
+          if (!parsed.is_object()) {
+            return DecodeError(request.method + " " + request.path +
+                               ": response body is not a JSON object");
+          }
           return parsed;
         }
         if (raw.code == 401 && tokens.from_file() && !reauthenticated) {
@@ -271,10 +277,10 @@ ApiResult<ListResult> Client::ListAll(const GroupVersionResource& gvr, std::stri
     if (auto items = list.find("items"); items != list.end() && items->is_array()) {
       for (auto& item : *items) result.items.push_back(std::move(item));
     }
-    const json& metadata = list.value("metadata", json::object());
-    std::string next = metadata.value("continue", "");
+    const json& metadata = ObjectAt(list, "metadata");
+    std::string next = StringAt(metadata, "continue");
     if (next.empty()) {
-      result.resource_version = metadata.value("resourceVersion", "");
+      result.resource_version = StringAt(metadata, "resourceVersion");
       return result;
     }
     page_options.continue_token = std::move(next);

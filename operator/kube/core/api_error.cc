@@ -110,7 +110,7 @@ ApiError ApiErrorFromStatusObject(const json& status, int fallback_http_code) {
 
 ApiError ApiErrorFromResponse(int http_code, std::string_view body) {
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && parsed.value("kind", "") == "Status") {
+  if (StringAt(parsed, "kind") == "Status") {
     ApiError error = ApiErrorFromStatusObject(parsed, http_code);
     // The HTTP code is authoritative; the body's code is informational.
     error.http_code = http_code;

@@ -17,4 +17,34 @@ std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
   return text.substr(0, cut);
 }
 
+namespace {
+
+const nlohmann::json* Find(const nlohmann::json& object, std::string_view key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+const nlohmann::json& ObjectAt(const nlohmann::json& object, std::string_view key) {
+  static const nlohmann::json* const kEmpty = new nlohmann::json(nlohmann::json::object());
+  const nlohmann::json* field = Find(object, key);
+  return field != nullptr && field->is_object() ? *field : *kEmpty;
+}
+
+std::string StringAt(const nlohmann::json& object, std::string_view key,
+                     std::string_view fallback) {
+  const nlohmann::json* field = Find(object, key);
+  if (field == nullptr || !field->is_string()) return std::string(fallback);
+  return field->get<std::string>();
+}
+
+int64_t IntAt(const nlohmann::json& object, std::string_view key, int64_t fallback) {
+  const nlohmann::json* field = Find(object, key);
+  if (field == nullptr) return fallback;
+  if (field->is_number_integer()) return field->get<int64_t>();  // signed or unsigned
+  return fallback;
+}
+
 }  // namespace ember::kube

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,15 @@ std::string DumpJson(const nlohmann::json& value);
 // The longest prefix of `text` no longer than `max_bytes` that does not end
 // inside a UTF-8 sequence.
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
+
+// Non-throwing field access. json::value(key, default) throws when the
+// object is not an object or the field holds another type, and what the API
+// (or a caller) hands us is trusted only that far. Each returns the field
+// when `object` is an object holding `key` with the right type, else the
+// fallback.
+const nlohmann::json& ObjectAt(const nlohmann::json& object, std::string_view key);  // else {}
+std::string StringAt(const nlohmann::json& object, std::string_view key,
+                     std::string_view fallback = {});
+int64_t IntAt(const nlohmann::json& object, std::string_view key, int64_t fallback);
 
 }  // namespace ember::kube
