@@ -349,6 +349,14 @@ ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_v
         web::uri(impl_->config.server),
         HttpConfig(impl_->config,
                    std::chrono::seconds(options.timeout_seconds + options.silence_margin_seconds)));
+    // Every way out of here (the callback stopping, an ERROR event, a decode
+    // error, an exception) must close the connection: otherwise the server
+    // keeps streaming into a response nobody reads, until timeoutSeconds.
+    // Declared after the client, so it cancels before the client goes away.
+    struct CancelOnExit {
+      pplx::cancellation_token_source& source;
+      ~CancelOnExit() { source.cancel(); }
+    } cancel_on_exit{cancel};
     Result<http::http_request> prepared = impl_->Prepare(request);
     if (!prepared.ok()) return prepared.status();
     http::http_response response = watch_http.request(*prepared, cancel.get_token()).get();
