@@ -91,8 +91,11 @@ TEST(DecideRetryTest, Table) {
   using std::chrono::milliseconds;
   const RetryCase cases[] = {
       {"429 honours Retry-After", 0, "POST", 429, milliseconds(3000), true, 3000},
-      {"503 without Retry-After backs off", 1, "PUT", 503, std::nullopt, true, -1},
-      {"500 on a write is retried", 0, "POST", 500, std::nullopt, true, -1},
+      {"429 on a write without Retry-After backs off", 0, "POST", 429, std::nullopt, true, -1},
+      {"503 on GET without Retry-After backs off", 1, "GET", 503, std::nullopt, true, -1},
+      {"500 on a write is not retried", 0, "POST", 500, std::nullopt, false, 0},
+      {"503 on a write without Retry-After is not", 1, "PUT", 503, std::nullopt, false, 0},
+      {"503 on a write with Retry-After is", 0, "PATCH", 503, milliseconds(2000), true, 2000},
       {"no response on GET is retried", 0, "GET", 0, std::nullopt, true, -1},
       {"no response on a write is not", 0, "POST", 0, std::nullopt, false, 0},
       {"no response ignores a stray Retry-After", 0, "GET", 0, milliseconds(9000), true, -1},

@@ -9,9 +9,11 @@
 // Nothing throws: exceptions from cpprestsdk and JSON parsing are caught here
 // and become ApiErrors.
 //
-// Retries: 429 and 5xx responses are retried up to config.max_retries times
-// with jittered exponential backoff (config.retry_min_delay doubling to
-// retry_max_delay); a Retry-After header replaces the backoff delay. A failure
+// Retries: 429 responses, and 5xx responses to GET, are retried up to
+// config.max_retries times with jittered exponential backoff
+// (config.retry_min_delay doubling to retry_max_delay); a Retry-After header
+// replaces the backoff delay. A write answered with a 5xx is retried only
+// when the server sent Retry-After, since it may have been applied. A failure
 // with no response at all (connection refused, reset, timeout) is retried only
 // for GET, because a write may have been applied before the connection broke.
 // A 401 with a token file re-reads the token once and retries.

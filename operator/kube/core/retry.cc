@@ -27,7 +27,22 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
 RetryDecision DecideRetry(int attempt, int max_retries, std::string_view method, int http_code,
                           std::optional<std::chrono::milliseconds> retry_after, Backoff* backoff) {
   if (attempt >= max_retries) return {};
-  const bool retryable = http_code == 0 ? method == "GET" : IsRetryableHttpCode(http_code);
+  const bool read = method == "GET";
+  bool retryable;
+  if (http_code == 0) {
+    retryable = read;
+  } else if (http_code == 429) {
+    // Rejected before it was processed (priority and fairness): safe for
+    // any method.
+    retryable = true;
+  } else if (http_code >= 500) {
+    // A write that got a 5xx may have been applied (a timeout after etcd
+    // committed it), so it is repeated only when the server asks us to
+    // come back with Retry-After.
+    retryable = read || retry_after.has_value();
+  } else {
+    retryable = false;
+  }
   if (!retryable) return {};
   // Only a server's answer carries Retry-After; without one, back off.
   if (http_code != 0 && retry_after) return {true, *retry_after};

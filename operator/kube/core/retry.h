@@ -2,8 +2,9 @@
 //
 // 429 (the API server's priority-and-fairness or a webhook throttling us) and
 // 5xx (an API server restarting, an etcd leader election) are transient; the
-// request is retried with backoff, and a Retry-After header overrides the
-// backoff's delay. Everything else is an answer and goes back to the caller.
+// request is retried with backoff (a write after a 5xx only on Retry-After,
+// see DecideRetry), and a Retry-After header overrides the backoff's delay.
+// Everything else is an answer and goes back to the caller.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -25,11 +26,12 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view value, std::chrono::milliseconds cap = std::chrono::seconds(60));
 
 // What to do after attempt number `attempt` (0-based) of a request failed.
-// `http_code` is 0 when no response arrived at all. Retries 429 and 5xx for
-// every method, a missing response only for GET (a write may have been
-// applied before the connection broke), and never more than `max_retries`
-// times. The delay is `retry_after` when the server sent one, the backoff's
-// next delay otherwise.
+// `http_code` is 0 when no response arrived at all. Retries 429 for every
+// method; 5xx for GET, and for writes only when the server sent
+// Retry-After (a write answered with a 5xx may have been applied); a missing
+// response only for GET (a write may have been applied before the
+// connection broke); and never more than `max_retries` times. The delay is `retry_after` when the
+// server sent one, the backoff's next delay otherwise.
 struct RetryDecision {
   bool retry = false;
   std::chrono::milliseconds delay{0};
