@@ -1,6 +1,7 @@
 #include "operator/watch/watcher.h"
 
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 
 #include "common/log.h"
@@ -60,6 +61,21 @@ void Watcher::Run(std::stop_token stop, const Sink& sink) {
   }
 }
 
+void Watcher::Deliver(const Sink& sink, WatcherEvent&& event) {
+  // A throwing handler must not take the informer's thread, and so the
+  // process, down with it. The event counts as delivered: retrying it would
+  // only throw again and stall every later event behind it.
+  try {
+    sink(std::move(event));
+  } catch (const std::exception& e) {
+    ++errors_;
+    EMBER_LOG(kError) << "watcher: event handler for " << gvr_.resource << " threw: " << e.what();
+  } catch (...) {
+    ++errors_;
+    EMBER_LOG(kError) << "watcher: event handler for " << gvr_.resource << " threw";
+  }
+}
+
 bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
   const std::string where = gvr_.resource + (ns_.empty() ? "" : " in " + ns_);
   switch (state_) {
@@ -107,7 +123,7 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
       event.kind = WatcherEvent::Kind::kRestarted;
       event.objects = std::move(buffered_);
       buffered_ = {};
-      sink(std::move(event));
+      Deliver(sink, std::move(event));
       state_ = State::kWatching;
       return true;
     }
@@ -134,7 +150,7 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
                 out.kind = WatcherEvent::Kind::kApplied;
                 out.object = std::move(event.object);
                 ++events_;
-                sink(std::move(out));
+                Deliver(sink, std::move(out));
                 break;
               }
               case WatchEventType::kDeleted: {
@@ -142,7 +158,7 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
                 out.kind = WatcherEvent::Kind::kDeleted;
                 out.object = std::move(event.object);
                 ++events_;
-                sink(std::move(out));
+                Deliver(sink, std::move(out));
                 break;
               }
               case WatchEventType::kBookmark:

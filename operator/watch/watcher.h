@@ -104,6 +104,9 @@ class Watcher {
   // One step of the state machine; returns false when it failed and the
   // caller should back off (unless `*relist_now` is set).
   bool Step(std::stop_token stop, const Sink& sink, bool* relist_now);
+  // Calls the sink; an exception from it is logged and counted as an error
+  // rather than ending the thread (and with it the process).
+  void Deliver(const Sink& sink, WatcherEvent&& event);
   void Wait(std::stop_token stop, std::chrono::milliseconds delay);
 
   Client* const client_;

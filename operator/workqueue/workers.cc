@@ -26,7 +26,17 @@ void WorkerPool::Stop() {
 
 void WorkerPool::Loop() {
   while (std::optional<std::string> key = queue_->Get()) {
-    Outcome outcome = handler_(*key);
+    // A handler that throws is a failed reconcile, not a reason to end the
+    // process: retry it with backoff, and always reach Done() below, or the
+    // key would be stuck "in progress" forever.
+    Outcome outcome = Outcome::Done();
+    try {
+      outcome = handler_(*key);
+    } catch (const std::exception& e) {
+      outcome = Outcome::Retry(InternalError(std::string("handler threw: ") + e.what()));
+    } catch (...) {
+      outcome = Outcome::Retry(InternalError("handler threw"));
+    }
     switch (outcome.kind()) {
       case Outcome::Kind::kDone:
         queue_->Forget(*key);

@@ -2,6 +2,8 @@
 // and an expired resourceVersion (410 Gone).
 #include <map>
 #include <mutex>
+#include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -198,6 +200,32 @@ TEST(InformerTest, SyncsThenFollowsChanges) {
   EXPECT_EQ(mirror.Objects(), server);
   EXPECT_EQ(mirror.anomalies(), 0);
   EXPECT_EQ(informer.stats().lists, 1u);
+}
+
+TEST(InformerTest, AThrowingHandlerDoesNotStopTheInformer) {
+  const std::string ns = ControlPlane::CreateNamespace("throwing");
+  auto client = ControlPlane::NewClient();
+  const auto cms = resources::ConfigMaps();
+  std::mutex mu;
+  std::set<std::string> added;
+  InformerHandlers handlers;
+  handlers.on_add = [&](const ObjectPtr& object) {
+    const std::string name = (*object)["metadata"]["name"];
+    if (name == "poison") throw std::runtime_error("handler bug");
+    std::lock_guard<std::mutex> lock(mu);
+    added.insert(name);
+  };
+  Informer informer(client.get(), cms, ns, WatcherOptions{}, handlers);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(client->Create(cms, ns, ConfigMap(ns, "poison")).ok());
+  ASSERT_TRUE(client->Create(cms, ns, ConfigMap(ns, "after")).ok());
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return added.count("after") > 0;
+  }));
+  EXPECT_NE(informer.store().Get(ns + "/poison"), nullptr);
+  EXPECT_GE(informer.stats().errors, 1u);
 }
 
 TEST(InformerTest, SurvivesAnApiServerRestartMidWatch) {

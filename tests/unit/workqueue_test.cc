@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -207,6 +208,21 @@ TEST(WorkerPoolTest, StopDoesNotProcessQueuedKeys) {
   stopper.join();
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(processed, std::vector<std::string>{"first"});
+}
+
+TEST(WorkerPoolTest, AThrowingHandlerIsRetriedNotFatal) {
+  WorkQueue queue;
+  std::atomic<int> runs{0};
+  WorkerPool pool(&queue, 1, [&](const std::string&) -> Outcome {
+    if (++runs < 3) throw std::runtime_error("boom");
+    return Outcome::Done();
+  });
+  queue.Add("k");
+  for (int i = 0; i < 2000 && runs.load() < 3; ++i) std::this_thread::sleep_for(milliseconds(5));
+  std::this_thread::sleep_for(milliseconds(50));
+  pool.Stop();
+  EXPECT_EQ(runs.load(), 3);  // two throws retried with backoff, then success
+  EXPECT_EQ(queue.NumRequeues("k"), 0);
 }
 
 TEST(WorkerPoolTest, OutcomesDriveRequeueAndBackoff) {
