@@ -42,8 +42,12 @@ Result<std::unique_ptr<LeaderElector>> LeaderElector::Create(Client* client,
   if (config.renew_deadline <= config.retry_period) {
     return InvalidArgumentError("leader election renew deadline must exceed the retry period");
   }
-  if (config.lease_duration <= config.renew_deadline) {
-    return InvalidArgumentError("leader election lease duration must exceed the renew deadline");
+  // Checked against what is written to the Lease, whole seconds rounded
+  // down: a 10.5 s lease with a 10.2 s renew deadline is a 10 s lease that
+  // others may take over before this leader has stepped down.
+  if (std::chrono::seconds(Seconds(config.lease_duration)) <= config.renew_deadline) {
+    return InvalidArgumentError(
+        "leader election lease duration, in whole seconds, must exceed the renew deadline");
   }
   return std::unique_ptr<LeaderElector>(
       new LeaderElector(client, std::move(config), std::move(callbacks)));

@@ -72,7 +72,8 @@ struct LeaderCallbacks {
 class LeaderElector {
  public:
   // kInvalidArgument unless lease_duration > renew_deadline > retry_period > 0
-  // and names are set. `client` must outlive the elector.
+  // and names are set. The Lease holds whole seconds, so the comparison uses
+  // lease_duration rounded down to a second. `client` must outlive the elector.
   static Result<std::unique_ptr<LeaderElector>> Create(Client* client, LeaderElectionConfig config,
                                                        LeaderCallbacks callbacks);
 

@@ -294,6 +294,14 @@ TEST(LeaderElectionTest, RejectsInconsistentTimings) {
   config.renew_deadline = milliseconds(1000);
   EXPECT_EQ(LeaderElector::Create(client.get(), config, {}).status().code(),
             StatusCode::kInvalidArgument);
+  // leaseDurationSeconds is written rounded down: 10.5 s becomes 10 s,
+  // which does not exceed a 10.2 s renew deadline.
+  config.lease_duration = milliseconds(10500);
+  config.renew_deadline = milliseconds(10200);
+  EXPECT_EQ(LeaderElector::Create(client.get(), config, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  config.renew_deadline = milliseconds(9900);
+  EXPECT_TRUE(LeaderElector::Create(client.get(), config, {}).ok());
 }
 
 }  // namespace
