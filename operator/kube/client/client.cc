@@ -60,6 +60,10 @@ http_client::http_client_config HttpConfig(const ClientConfig& config,
                                            std::chrono::milliseconds timeout) {
   http_client::http_client_config http_config;
   http_config.set_timeout(timeout);
+  // Never follow a redirect: it would carry the bearer token (or client
+  // certificate) to wherever the Location points. The API server does not
+  // redirect; a 3xx comes back to the caller as an error.
+  http_config.set_max_redirects(0);
   http_config.set_validate_certificates(!config.insecure_skip_tls_verify);
   http_config.set_ssl_context_callback(
       [config](boost::asio::ssl::context& ctx) { ConfigureTls(ctx, config); });
