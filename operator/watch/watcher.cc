@@ -89,8 +89,9 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
       list_options.field_selector = options_.field_selector;
       list_options.limit = options_.page_size;
       list_options.continue_token = continue_token_;
-      ApiResult<json> page = client_->List(gvr_, ns_, list_options);
+      ApiResult<json> page = client_->List(gvr_, ns_, list_options, stop);
       if (!page.ok()) {
+        if (stop.stop_requested()) return false;  // cancelled, not failed
         ++errors_;
         if (page.error().IsGone()) {
           // The snapshot behind the continue token was compacted away.

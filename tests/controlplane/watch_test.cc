@@ -228,6 +228,23 @@ TEST(InformerTest, AThrowingHandlerDoesNotStopTheInformer) {
   EXPECT_GE(informer.stats().errors, 1u);
 }
 
+// Stop() must not wait for a list stuck on the network (the client's
+// request timeout is 30 s, with retries): the stop token cancels it.
+TEST(InformerTest, StopsPromptlyWhileItsListHangs) {
+  TcpProxy proxy(ControlPlane::ApiServerPort());
+  proxy.Blackhole();
+  ClientConfig via_proxy = ControlPlane::Config();
+  via_proxy.server = "https://127.0.0.1:" + std::to_string(proxy.port());
+  auto client = ControlPlane::NewClient(via_proxy);
+  Informer informer(client.get(), resources::ConfigMaps(), "default", WatcherOptions{}, {});
+  informer.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the list is in flight
+  EXPECT_FALSE(informer.HasSynced());
+  const auto before = std::chrono::steady_clock::now();
+  informer.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(3));
+}
+
 TEST(InformerTest, SurvivesAnApiServerRestartMidWatch) {
   const std::string ns = ControlPlane::CreateNamespace("restart");
   auto client = ControlPlane::NewClient();

@@ -263,18 +263,20 @@ ApiResult<json> Client::Get(const GroupVersionResource& gvr, std::string_view ns
 }
 
 ApiResult<json> Client::List(const GroupVersionResource& gvr, std::string_view ns,
-                             const ListOptions& options) {
+                             const ListOptions& options, std::stop_token stop) {
   Result<HttpRequest> request = Guarded([&] { return BuildList(gvr, ns, options); });
   if (!request.ok()) return request.status();
-  return Do(*request);
+  CallOptions call;
+  call.stop = std::move(stop);
+  return Do(*request, call);
 }
 
 ApiResult<ListResult> Client::ListAll(const GroupVersionResource& gvr, std::string_view ns,
-                                      const ListOptions& options) {
+                                      const ListOptions& options, std::stop_token stop) {
   ListResult result;
   ListOptions page_options = options;
   while (true) {
-    ApiResult<json> page = List(gvr, ns, page_options);
+    ApiResult<json> page = List(gvr, ns, page_options, stop);
     if (!page.ok()) return page.error();
     ++result.pages;
     json& list = *page;

@@ -87,12 +87,14 @@ class Client {
   ApiResult<nlohmann::json> Get(const GroupVersionResource& gvr, std::string_view ns,
                                 std::string_view name, std::string_view subresource = {});
   // One page: the List object, with metadata.continue when more remain.
+  // `stop` cancels the request in flight and the waits between retries
+  // (kCancelled), so a watcher being stopped never waits on the network.
   ApiResult<nlohmann::json> List(const GroupVersionResource& gvr, std::string_view ns,
-                                 const ListOptions& options = {});
+                                 const ListOptions& options = {}, std::stop_token stop = {});
   // Follows continue tokens until the last page. A 410 means the snapshot the
   // continue token refers to was compacted; start over.
   ApiResult<ListResult> ListAll(const GroupVersionResource& gvr, std::string_view ns,
-                                const ListOptions& options = {});
+                                const ListOptions& options = {}, std::stop_token stop = {});
   ApiResult<nlohmann::json> Create(const GroupVersionResource& gvr, std::string_view ns,
                                    const nlohmann::json& object);
   // PUT; fails with 409 Conflict when metadata.resourceVersion is stale.
