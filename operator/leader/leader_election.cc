@@ -193,7 +193,10 @@ void LeaderElector::Run(std::stop_token stop) {
   Clock::time_point sent{};
   bool acquired = false;
   while (!stop.stop_requested()) {
-    if (TryAcquireOrRenew(stop, &sent) == Attempt::kAcquired) {
+    // Not cancelled by `stop`: a write cancelled after the server applied
+    // it would leave us holding a lease we do not know about, and unable to
+    // release it. The call's timeout (the renew deadline) bounds the wait.
+    if (TryAcquireOrRenew({}, &sent) == Attempt::kAcquired) {
       acquired = true;
       break;
     }
@@ -216,9 +219,12 @@ void LeaderElector::Run(std::stop_token stop) {
         [this, token = leading_stop.get_token()] { callbacks_.on_started_leading(token); });
   }
 
-  // Stops the renew loop and cancels its request in flight: fired by the
-  // caller's stop token or by the watchdog.
+  // Stops the renew loop: fired by the caller's stop token or by the
+  // watchdog. Only the watchdog (`deadline_stop`) cancels a renewal in
+  // flight: on a clean stop the renewal is let finish, so that the lease
+  // we then release carries the resourceVersion the server has.
   std::stop_source renew_stop;
+  std::stop_source deadline_stop;
   std::stop_callback forward_stop(stop, [&renew_stop] { renew_stop.request_stop(); });
 
   // The watchdog enforces the renew deadline on its own clock, so a renewal
@@ -236,6 +242,7 @@ void LeaderElector::Run(std::stop_token stop) {
         expired = true;
         leading_.store(false);
         leading_stop.request_stop();
+        deadline_stop.request_stop();
         renew_stop.request_stop();
         return;
       }
@@ -250,7 +257,7 @@ void LeaderElector::Run(std::stop_token stop) {
   while (!renew_token.stop_requested()) {
     Sleep(renew_token, config_.retry_period);
     if (renew_token.stop_requested()) break;
-    Attempt attempt = TryAcquireOrRenew(renew_token, &sent);
+    Attempt attempt = TryAcquireOrRenew(deadline_stop.get_token(), &sent);
     if (attempt == Attempt::kAcquired) {
       std::lock_guard<std::mutex> lock(renew_mu);
       last_renew = sent;

@@ -22,11 +22,12 @@
 // was sent, the leader steps down and the request in flight is cancelled,
 // however long the network would have made it wait. Lease requests are sent
 // once (no retries; the next round is the retry) with a timeout of the renew
-// deadline. The leader also steps down at once if it finds the Lease held by
-// someone else. On a clean shutdown (the stop token of Run fires) the leader
-// first waits for its leading work to return and then releases the Lease
-// (empty holder, 1 s duration), so a successor starts within a retry period
-// instead of a lease duration.
+// deadline. The stop token of Run does not cancel a lease request in flight
+// (a write cancelled after the server applied it would leave a lease that
+// cannot be released), so Run may take up to that timeout to return. The leader also steps down at
+// once if it finds the Lease held by someone else. On a clean shutdown (the stop token of Run
+// fires) the leader first waits for its leading work to return and then releases the Lease (empty
+// holder, 1 s duration), so a successor starts within a retry period instead of a lease duration.
 //
 // Thread-safety: Run() is called once, on one thread. IsLeader() and
 // Leader() may be called from any thread. Callbacks run on internal threads:
