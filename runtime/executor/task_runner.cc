@@ -29,11 +29,19 @@ constexpr size_t kLocalChunkBytes = 4 << 20;
 // must be recomputed.
 class FetchFailure : public internal::TaskError {
  public:
-  FetchFailure(uint32_t shuffle_id, uint32_t map_id, Status status)
-      : TaskError(std::move(status)), shuffle_id(shuffle_id), map_id(map_id) {}
+  FetchFailure(uint32_t shuffle_id, const proto::MapLocation& map, Status status)
+      : TaskError(std::move(status)),
+        shuffle_id(shuffle_id),
+        map_id(map.map_id()),
+        executor_id(map.executor_id()) {}
   uint32_t shuffle_id;
   uint32_t map_id;
+  std::string executor_id;
 };
+
+// A task status must fit in one gRPC message (the transport's limit is
+// 256 MiB); leave room for the rest of the status.
+constexpr size_t kMaxTaskStatusBytes = (256u << 20) - (1u << 20);
 
 internal::FnRef FromProto(const proto::FnRef& ref) {
   return {static_cast<internal::Library>(ref.library()), ref.offset()};
@@ -125,7 +133,7 @@ class TaskRun final : public internal::TaskContext {
       } else {
         st = env_.shuffle_client->Fetch(map.address(), shuffle_id, map.map_id(), reduce_id, sink);
       }
-      if (!st.ok()) throw FetchFailure(shuffle_id, map.map_id(), st);
+      if (!st.ok()) throw FetchFailure(shuffle_id, map, st);
       counters().shuffle_bytes_read += segment.size();
       shuffle::BlockParser parser;
       auto deliver = [&on_block](std::string_view payload) {
@@ -135,7 +143,7 @@ class TaskRun final : public internal::TaskContext {
       st = parser.Feed(segment, deliver);
       if (st.ok()) st = parser.Finish();
       if (!st.ok()) {
-        throw FetchFailure(shuffle_id, map.map_id(),
+        throw FetchFailure(shuffle_id, map,
                            st.WithContext("shuffle " + std::to_string(shuffle_id) + " map " +
                                           std::to_string(map.map_id()) + " from executor " +
                                           map.executor_id()));
@@ -219,6 +227,7 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
     status.set_error(e.status().message());
     status.set_failed_shuffle_id(e.shuffle_id);
     status.set_failed_map_id(e.map_id);
+    status.set_failed_executor_id(e.executor_id);
   } catch (const internal::TaskError& e) {
     fail(e.status().message());
   } catch (const std::exception& e) {
@@ -226,6 +235,14 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
     fail(DemangledName(typeid(e)) + ": " + e.what());
   } catch (...) {
     fail("a user function threw a non-standard exception");
+  }
+  if (status.ByteSizeLong() > kMaxTaskStatusBytes) {
+    // Sending it would break the executor's stream; fail only the task.
+    const size_t bytes = status.result().size();
+    status.clear_result();
+    fail("task result is " + std::to_string(bytes >> 20) +
+         " MiB, more than one message can carry (255 MiB); collect less, or write large "
+         "results with saveAsTextFile");
   }
   const internal::TaskCounters& c = run.counters();
   status.set_records_in(c.records_in);

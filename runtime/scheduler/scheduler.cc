@@ -26,6 +26,11 @@ void Scheduler::AddExecutor(const std::string& id, const std::string& shuffle_ad
                             uint32_t cores, std::shared_ptr<ExecutorBackend> backend) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A new executor under a known id (a restarted pod) replaces the old
+    // one, whose tasks and outputs are gone with it.
+    if (executors_.count(id) > 0) {
+      DropExecutorLocked(id, UnavailableError("replaced by a new executor with the same id"));
+    }
     ExecutorState& e = executors_[id];
     e.address = shuffle_address;
     e.cores = std::max<uint32_t>(1, cores);
@@ -38,33 +43,37 @@ void Scheduler::AddExecutor(const std::string& id, const std::string& shuffle_ad
   cv_.notify_all();
 }
 
-void Scheduler::RemoveExecutor(const std::string& id, const Status& why) {
+void Scheduler::RemoveExecutor(const std::string& id, const Status& why,
+                               const ExecutorBackend* backend) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (executors_.erase(id) == 0) return;
-    for (auto it = running_.begin(); it != running_.end();) {
-      if (it->second.executor_id != id) {
-        ++it;
-        continue;
-      }
-      // Not the task's fault: it simply runs again elsewhere.
-      if (job_ != nullptr && it->second.stage_index != kNoStage) {
-        job_->in_flight.erase({it->second.stage_index, it->second.partition});
-      }
-      it = running_.erase(it);
+    auto e = executors_.find(id);
+    if (e == executors_.end()) return;
+    if (backend != nullptr && e->second.backend.get() != backend) return;
+    DropExecutorLocked(id, why);
+  }
+  cv_.notify_all();
+}
+
+void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
+  executors_.erase(id);
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (it->second.executor_id != id) {
+      ++it;
+      continue;
     }
-    for (auto& [shuffle_id, state] : shuffles_) {
-      for (auto& output : state.outputs) {
-        if (output && output->executor_id == id) output.reset();
-      }
+    // Not the task's fault: it simply runs again elsewhere.
+    if (job_ != nullptr && it->second.stage_index != kNoStage) {
+      job_->in_flight.erase({it->second.stage_index, it->second.partition});
     }
-    if (options_.metrics) {
-      options_.metrics->executors_registered->Set(executors_.size());
-      options_.metrics->executors_lost_total->Increment();
-    }
+    it = running_.erase(it);
+  }
+  ForgetOutputsOf(id);
+  if (options_.metrics) {
+    options_.metrics->executors_registered->Set(executors_.size());
+    options_.metrics->executors_lost_total->Increment();
   }
   EMBER_LOG(kWarning) << "executor " << id << " lost: " << why.message();
-  cv_.notify_all();
 }
 
 void Scheduler::Abort(const Status& why) {
@@ -113,6 +122,14 @@ std::map<uint32_t, std::vector<MapOutput>> Scheduler::CompleteOutputs(
     for (const auto& o : state.outputs) maps.push_back(*o);
   }
   return out;
+}
+
+void Scheduler::ForgetOutputsOf(const std::string& executor_id) {
+  for (auto& [shuffle_id, state] : shuffles_) {
+    for (auto& output : state.outputs) {
+      if (output && output->executor_id == executor_id) output.reset();
+    }
+  }
 }
 
 bool Scheduler::InputsComplete(const StagePlan& plan) const {
@@ -225,13 +242,11 @@ void Scheduler::HandleStatus(Job& job, const RunningTask& task, proto::TaskStatu
       auto it = shuffles_.find(status.failed_shuffle_id());
       if (it == shuffles_.end() || status.failed_map_id() >= it->second.outputs.size()) return;
       const auto& failed = it->second.outputs[status.failed_map_id()];
-      if (!failed) return;
+      // A task launched before an executor was lost may report the loss after
+      // the output was recomputed elsewhere; that news is stale.
+      if (!failed || failed->executor_id != status.failed_executor_id()) return;
       const std::string lost_executor = failed->executor_id;
-      for (auto& [id, state] : shuffles_) {
-        for (auto& output : state.outputs) {
-          if (output && output->executor_id == lost_executor) output.reset();
-        }
-      }
+      ForgetOutputsOf(lost_executor);
       if (++stage.fetch_failures >= options_.max_fetch_failures) {
         job.failure = AbortedError("stage " + std::to_string(stage.id) + " (" + stage.plan.name +
                                    ") lost its shuffle input " +
@@ -267,6 +282,7 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
                                   std::to_string(top->num_partitions));
     }
   }
+  std::lock_guard<std::mutex> one_job(job_mu_);
   std::unique_lock<std::mutex> lock(mu_);
   Job job;
   job.sink = sink;
@@ -295,6 +311,18 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     job.stages.push_back(std::move(stage));
   }
   job_ = &job;
+  // Whatever way this frame is left, the scheduler must not keep pointing at
+  // the job, and tasks still running belong to no job any more.
+  struct JobScope {
+    Scheduler* self;
+    std::unique_lock<std::mutex>& lock;
+    ~JobScope() {
+      if (!lock.owns_lock()) lock.lock();  // an exception from on_result
+      for (auto& [id, task] : self->running_) task.stage_index = kNoStage;
+      self->job_ = nullptr;
+    }
+  };
+  JobScope scope{this, lock};
   if (options_.metrics) options_.metrics->active_jobs->Increment();
   if (!executors_.empty()) last_executor_seen_ = std::chrono::steady_clock::now();
 
@@ -341,9 +369,6 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     cv_.wait_for(lock, kTurn, [this] { return !inbox_.empty() || !abort_.ok(); });
   }
 
-  // Tasks still running belong to no job now; their statuses only free cores.
-  for (auto& [id, task] : running_) task.stage_index = kNoStage;
-  job_ = nullptr;
   if (options_.metrics) {
     options_.metrics->active_jobs->Decrement();
     options_.metrics->active_stages->Set(0);

@@ -13,7 +13,7 @@
 // map outputs and do not count against the task.
 //
 // Thread-safety: all public methods are thread-safe. RunJob blocks its
-// caller; jobs run one at a time.
+// caller; concurrent RunJob calls are serialised.
 #pragma once
 
 #include <chrono>
@@ -71,8 +71,10 @@ class Scheduler {
   void AddExecutor(const std::string& id, const std::string& shuffle_address, uint32_t cores,
                    std::shared_ptr<ExecutorBackend> backend);
   // The executor is gone: tasks running there are rescheduled elsewhere and
-  // the shuffle outputs it held are forgotten.
-  void RemoveExecutor(const std::string& id, const Status& why);
+  // the shuffle outputs it held are forgotten. With `backend`, only if that
+  // is still the executor registered under `id`.
+  void RemoveExecutor(const std::string& id, const Status& why,
+                      const ExecutorBackend* backend = nullptr);
   void OnTaskStatus(const std::string& executor_id, proto::TaskStatus status);
   // Fails the running job and every later one with `why`: no executor can
   // ever come back (e.g. every local-cluster process has died).
@@ -128,12 +130,15 @@ class Scheduler {
 
   void Schedule(Job& job);  // requires mu_
   bool InputsComplete(const StagePlan& plan) const;  // requires mu_
+  void ForgetOutputsOf(const std::string& executor_id);  // requires mu_
+  void DropExecutorLocked(const std::string& id, const Status& why);  // requires mu_
   bool NeedsRun(const Job& job, size_t stage_index, uint32_t partition) const;  // requires mu_
   void LaunchPending(Job& job);  // requires mu_
   void HandleStatus(Job& job, const RunningTask& task, proto::TaskStatus& status);
   std::map<uint32_t, std::vector<MapOutput>> CompleteOutputs(const StagePlan& plan) const;
 
   Options options_;
+  std::mutex job_mu_;  // held for a whole RunJob: one job at a time
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, ExecutorState> executors_;
