@@ -33,14 +33,15 @@ RDD<int64_t> Context::range(int64_t start, int64_t end, int64_t step, uint32_t n
   if (step == 0) throw InvalidInput(InvalidArgumentError("range: step must not be 0"));
   const uint32_t slices = num_slices > 0 ? num_slices : defaultParallelism();
   // Element count without overflow: the span is computed in unsigned space.
+  // Element count without overflow: the span and the step's magnitude are
+  // taken in unsigned space, and the division rounds up without adding.
   uint64_t count = 0;
-  if (step > 0 && end > start) {
-    const uint64_t span = static_cast<uint64_t>(end) - static_cast<uint64_t>(start);
-    count = (span + static_cast<uint64_t>(step) - 1) / static_cast<uint64_t>(step);
-  } else if (step < 0 && start > end) {
-    const uint64_t span = static_cast<uint64_t>(start) - static_cast<uint64_t>(end);
-    const uint64_t mag = static_cast<uint64_t>(-(step + 1)) + 1;
-    count = (span + mag - 1) / mag;
+  const uint64_t magnitude =
+      step > 0 ? static_cast<uint64_t>(step) : static_cast<uint64_t>(-(step + 1)) + 1;
+  if ((step > 0 && end > start) || (step < 0 && start > end)) {
+    const uint64_t span = step > 0 ? static_cast<uint64_t>(end) - static_cast<uint64_t>(start)
+                                   : static_cast<uint64_t>(start) - static_cast<uint64_t>(end);
+    count = span / magnitude + (span % magnitude != 0 ? 1 : 0);
   }
   auto node = std::make_shared<internal::Node>();
   node->id = runner_->NewNodeId();

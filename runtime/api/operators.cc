@@ -83,10 +83,16 @@ FnRef RangeRef() { return FnRefOf(reinterpret_cast<const void*>(&RunRange)); }
 TextPartWriter::TextPartWriter(const std::string& dir, uint32_t partition, uint32_t attempt) {
   (void)kRegistered;
   final_path_ = dir + "/" + PartName(partition);
-  tmp_path_ = dir + "/" + kTemporaryDir + "/" + PartName(partition) + ".attempt-" +
-              std::to_string(attempt) + "." + std::to_string(getpid());
-  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) Fail(ErrnoError("saveAsTextFile: creating " + tmp_path_, errno));
+  // Unique per attempt, even for two copies of one attempt on two machines
+  // writing to a shared file system (an executor declared lost that still
+  // runs): each gets its own temporary file.
+  std::string tmpl = dir + "/" + kTemporaryDir + "/" + PartName(partition) + ".attempt-" +
+                     std::to_string(attempt) + ".XXXXXX";
+  fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd_ < 0) Fail(ErrnoError("saveAsTextFile: creating " + tmpl, errno));
+  tmp_path_ = std::move(tmpl);
+  // mkostemp creates 0600; output files are as readable as any other.
+  ::fchmod(fd_, 0644);
 }
 
 TextPartWriter::~TextPartWriter() {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -53,8 +54,16 @@ class ChildProcess {
  public:
   static Result<std::unique_ptr<ChildProcess>> Spawn(const std::vector<std::string>& argv,
                                                      const std::vector<std::string>& extra_env) {
+    // `extra_env` replaces inherited variables of the same name: a stale
+    // EMBER_SECRET in the driver's environment must not reach the child.
+    auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
     std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    for (char** e = environ; *e != nullptr; ++e) {
+      const bool replaced = std::any_of(extra_env.begin(), extra_env.end(), [&](const auto& x) {
+        return name_of(x) == name_of(*e);
+      });
+      if (!replaced) env_strings.emplace_back(*e);
+    }
     for (const auto& e : extra_env) env_strings.push_back(e);
     // Everything exec needs is prepared before fork: only async-signal-safe
     // calls may follow it in a multi-threaded process.
@@ -304,12 +313,14 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       return InvalidArgumentError("executor id '" + reg.executor_id() + "' is reserved");
     }
     if (reg.cores() == 0) return InvalidArgumentError("executor reports 0 cores");
+    auto backend = std::make_shared<RemoteBackend>(conn);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (connections_.count(reg.executor_id()) > 0) {
         return AlreadyExistsError("executor " + reg.executor_id() + " is already registered");
       }
       connections_[reg.executor_id()] = conn;
+      backends_[reg.executor_id()] = backend;
       last_heartbeat_[reg.executor_id()] = std::chrono::steady_clock::now();
     }
     proto::DriverMessage msg;
@@ -321,7 +332,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     conn->Send(std::move(msg));
     scheduler_->AddExecutor(reg.executor_id(),
                             reg.host() + ":" + std::to_string(reg.shuffle_port()), reg.cores(),
-                            std::make_shared<RemoteBackend>(conn));
+                            backend);
     return Status::Ok();
   }
 
@@ -335,16 +346,24 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   }
 
   void OnDisconnect(const std::string& executor_id, const Status& why) override {
+    std::shared_ptr<scheduler::ExecutorBackend> backend;
     {
       std::lock_guard<std::mutex> lock(mu_);
       connections_.erase(executor_id);
       last_heartbeat_.erase(executor_id);
+      auto it = backends_.find(executor_id);
+      if (it != backends_.end()) {
+        backend = std::move(it->second);
+        backends_.erase(it);
+      }
     }
     // Executors leaving after the application is done are not lost.
-    if (stopping_) return;
-    scheduler_->RemoveExecutor(executor_id, why.ok() ? Status(StatusCode::kUnavailable,
-                                                              "disconnected")
-                                                     : why);
+    if (stopping_ || !backend) return;
+    // Naming the backend keeps a newer executor of the same id, registered
+    // meanwhile, from being removed in this one's place.
+    scheduler_->RemoveExecutor(executor_id,
+                               why.ok() ? Status(StatusCode::kUnavailable, "disconnected") : why,
+                               backend.get());
   }
 
   Result<std::string> GetBroadcast(uint64_t id) override {
@@ -438,7 +457,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       };
       // The secret travels in the environment, never on a command line that
       // every user of the machine can read.
-      ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(argv, {"EMBER_SECRET=" + options_.secret}));
+      ASSIGN_OR_RETURN(auto child, ChildProcess::Spawn(argv, {"EMBER_SECRET=" + options_.secret,
+                                                              "EMBER_SECRET_FILE="}));
       children_.push_back(std::move(child));
     }
     return Status::Ok();
@@ -507,6 +527,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<transport::ExecutorConnection>> connections_;
+  std::map<std::string, std::shared_ptr<scheduler::ExecutorBackend>> backends_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_heartbeat_;
   std::map<uint64_t, std::string> broadcasts_;
 

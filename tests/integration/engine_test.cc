@@ -307,6 +307,20 @@ TEST(ExecutorCrashTest, JobFailsNamingTheSignalWhenEveryExecutorDied) {
   EXPECT_NE(errors[0].find("killed by signal 6"), std::string::npos) << errors[0];
 }
 
+// A result too large for one message fails its task with a clear reason;
+// it must not take the executor down (which would then happen to every
+// executor the task is retried on).
+TEST(ResultSizeTest, OversizedTaskResultFailsTheTaskNotTheExecutor) {
+  // 32 Mi numbers near 2^62 encode to ~10 bytes each: ~320 MB in one task.
+  ProcessResult r = Submit("local-cluster[1,1]", EMBER_OPS_APP,
+                           {"numbers", "4611686018427387904", "4611686018459387904", "1", "1"});
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  const auto errors = ErrorLines(r.err);
+  ASSERT_EQ(errors.size(), 1u) << r.Describe();
+  EXPECT_NE(errors[0].find("task result is"), std::string::npos) << errors[0];
+  EXPECT_EQ(errors[0].find("executor processes have exited"), std::string::npos) << errors[0];
+}
+
 INSTANTIATE_TEST_SUITE_P(Masters, UserFailureTest,
                          ::testing::Values("local[1]", "local-cluster[2,1]"),
                          [](const auto& info) {

@@ -2,6 +2,7 @@
 // one task of a stage carries, and how sources and shuffles partition data.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -189,6 +190,27 @@ TEST_F(StagePlanTest, RangeSlicesCoverEveryElementOnce) {
     for (int64_t v = start; step > 0 ? v < end : v > end; v += step) expected.push_back(v);
     EXPECT_EQ(seen, expected) << start << ".." << end << " step " << step;
     EXPECT_LE(largest - smallest, 1u);
+  }
+}
+
+// Counts at the limits of int64 must not overflow into an empty range.
+TEST_F(StagePlanTest, RangeCountsAtTheLimitsOfInt64) {
+  const int64_t lo = std::numeric_limits<int64_t>::min();
+  const int64_t hi = std::numeric_limits<int64_t>::max();
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> cases = {
+      {lo, hi, 3}, {hi, lo, -3}, {lo, hi, hi}, {hi, lo, lo}, {0, hi, 1}};
+  for (const auto& [start, end, step] : cases) {
+    auto node = ctx_.range(start, end, step, 4).node();
+    __int128 total = 0;
+    for (uint32_t p = 0; p < 4; ++p) {
+      auto s = DecodeFromString<std::tuple<int64_t, int64_t, uint64_t>>(node->payload(p));
+      ASSERT_TRUE(s.ok());
+      total += std::get<2>(*s);
+    }
+    const __int128 span = step > 0 ? static_cast<__int128>(end) - start
+                                   : static_cast<__int128>(start) - end;
+    const __int128 mag = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
+    EXPECT_TRUE(total == (span + mag - 1) / mag) << start << " " << end << " " << step;
   }
 }
 
