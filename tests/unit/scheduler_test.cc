@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ember/rdd.h"
+#include "graph_only_runner.h"
 #include "runtime/scheduler/scheduler.h"
 
 namespace ember::scheduler {
@@ -68,27 +69,7 @@ class RecordingBackend final : public ExecutorBackend {
   LaunchLog* log_;
 };
 
-class GraphOnlyRunner final : public internal::JobRunner {
- public:
-  uint32_t NewNodeId() override { return next_++; }
-  uint32_t NewShuffleId() override { return shuffle_++; }
-  uint64_t NewBroadcastId() override { return 1; }
-  void RegisterBroadcast(uint64_t, std::string, std::shared_ptr<const void>) override {}
-  Status RunJob(const std::shared_ptr<const internal::Node>&, const internal::ResultSpec&,
-                const std::vector<uint32_t>&,
-                const std::function<Status(uint32_t, std::string&&)>&) override {
-    return UnimplementedError("graph only");
-  }
-  uint32_t DefaultParallelism() const override { return 2; }
-  std::string Conf(const std::string&, const std::string& d) const override { return d; }
-  const std::string& AppId() const override { return id_; }
-  const std::string& AppName() const override { return id_; }
-
- private:
-  uint32_t next_ = 0;
-  uint32_t shuffle_ = 0;
-  std::string id_ = "test";
-};
+using testing::GraphOnlyRunner;
 
 proto::TaskStatus Succeeded(const Launched& l, std::string result = "") {
   proto::TaskStatus s;
@@ -120,6 +101,15 @@ class SchedulerTest : public ::testing::Test {
   }
 
   // Two map partitions shuffled into two reducers, then collected.
+  // count() of one partition of ten numbers.
+  std::future<Status>& StartCountJob() {
+    node_ = ctx_.range(0, 10, 1, 1).node();
+    return Start([this] {
+      return scheduler_.RunJob(node_, internal::ResultSpec{"count", {}, ""}, {},
+                               [](uint32_t, std::string&&) { return Status::Ok(); });
+    });
+  }
+
   std::future<Status>& StartShuffleJob(std::vector<uint32_t>* results) {
     auto rdd = ctx_.range(0, 4, 1, 2)
                    .map([](int64_t x) { return std::pair<int64_t, int64_t>(x % 2, x); })
@@ -217,12 +207,7 @@ TEST_F(SchedulerTest, LostExecutorsOutputsAreRecomputedAndStaleFetchFailuresIgno
 
 TEST_F(SchedulerTest, TaskFailuresAreRetriedThenFailTheJobWithTheirMessage) {
   AddExecutor("a", 1);
-  auto rdd = ctx_.range(0, 10, 1, 1);
-  internal::ResultSpec sink{"count", {}, ""};
-  auto& job = Start([&] {
-    return scheduler_.RunJob(rdd.node(), sink, {},
-                             [](uint32_t, std::string&&) { return Status::Ok(); });
-  });
+  auto& job = StartCountJob();
   for (uint32_t attempt = 0; attempt < 4; ++attempt) {
     Launched l = log_.Next();
     EXPECT_EQ(l.task.attempt(), attempt);
@@ -241,12 +226,7 @@ TEST_F(SchedulerTest, TaskFailuresAreRetriedThenFailTheJobWithTheirMessage) {
 
 TEST_F(SchedulerTest, AbortFailsTheRunningJobAtOnce) {
   AddExecutor("a", 1);
-  auto rdd = ctx_.range(0, 10, 1, 1);
-  internal::ResultSpec sink{"count", {}, ""};
-  auto& job = Start([&] {
-    return scheduler_.RunJob(rdd.node(), sink, {},
-                             [](uint32_t, std::string&&) { return Status::Ok(); });
-  });
+  auto& job = StartCountJob();
   (void)log_.Next();
   scheduler_.Abort(UnavailableError("all executor processes have exited"));
   ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
