@@ -77,13 +77,16 @@ class Connection : public ExecutorConnection, public std::enable_shared_from_thi
   bool finish_called_ = false;                 // guarded by mu_
 };
 
-class ConnectReactor : public grpc::ServerBidiReactor<proto::ExecutorMessage, proto::DriverMessage> {
+class ConnectReactor
+    : public grpc::ServerBidiReactor<proto::ExecutorMessage, proto::DriverMessage> {
  public:
   ConnectReactor(grpc::CallbackServerContext* ctx, DriverServerImpl* server);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override { conn_->OnWriteDone(ok); }
-  void OnCancel() override { conn_->RequestFinish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled")); }
+  void OnCancel() override {
+    conn_->RequestFinish(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+  }
   void OnDone() override;
 
   // For Connection: the only places the reactor's write/finish ops start.
@@ -212,9 +215,9 @@ class DriverServerImpl : public DriverServer, public proto::Driver::CallbackServ
 
   std::mutex mu_;
   std::condition_variable cv_;
-  int live_calls_ = 0;                                   // guarded by mu_
+  int live_calls_ = 0;                                    // guarded by mu_
   std::vector<std::shared_ptr<Connection>> connections_;  // guarded by mu_
-  bool shut_down_ = false;                               // guarded by mu_
+  bool shut_down_ = false;                                // guarded by mu_
 };
 
 // ------------------------------------------------------------ Connection --
@@ -305,10 +308,10 @@ void ConnectReactor::HandleRegister() {
   }
   const proto::RegisterExecutor& reg = in_.register_();
   if (reg.app_id() != server_->options().app_id) {
-    conn_->RequestFinish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                      "executor " + reg.executor_id() + " belongs to application '" +
-                                          reg.app_id() + "', this driver runs '" +
-                                          server_->options().app_id + "'"));
+    conn_->RequestFinish(
+        grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                     "executor " + reg.executor_id() + " belongs to application '" + reg.app_id() +
+                         "', this driver runs '" + server_->options().app_id + "'"));
     return;
   }
   Status st = server_->events()->OnRegister(reg, conn_);
@@ -377,8 +380,8 @@ void ChunkWriter::OnDone() {
 
 // ------------------------------------------------------ FetchApplication --
 
-grpc::Status OpenApplication(const DriverServerOptions& options, const std::string& app_id,
-                             int* fd, uint64_t* size) {
+grpc::Status OpenApplication(const DriverServerOptions& options, const std::string& app_id, int* fd,
+                             uint64_t* size) {
   if (app_id != options.app_id) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "application '" + app_id + "' is not served here; this driver runs '" +
@@ -402,7 +405,9 @@ grpc::Status OpenApplication(const DriverServerOptions& options, const std::stri
 FetchApplicationReactor::FetchApplicationReactor(grpc::CallbackServerContext* ctx,
                                                  DriverServerImpl* server,
                                                  const proto::FetchApplicationRequest& req)
-    : ChunkWriter(server), sha256_(server->options().app_sha256), path_(server->options().app_path) {
+    : ChunkWriter(server),
+      sha256_(server->options().app_sha256),
+      path_(server->options().app_path) {
   grpc::Status st = server->Authenticate(*ctx, "FetchApplication");
   if (st.ok()) st = OpenApplication(server->options(), req.app_id(), &fd_, &total_);
   Begin(st);
@@ -476,25 +481,10 @@ bool FetchBroadcastReactor::Next(proto::Chunk* out, grpc::Status* end) {
 // ------------------------------------------------------ DriverServerImpl --
 
 Status DriverServerImpl::Start() {
-  if (options_.secret.empty()) return InvalidArgumentError("driver server needs an application secret");
-  if (options_.bind_address == "0.0.0.0" || options_.bind_address == "::") {
-    EMBER_LOG(kWarning) << "driver server listens on all interfaces without TLS; only the "
-                           "application secret protects it";
-  }
-  const std::string address = internal::JoinHostPort(options_.bind_address, options_.port);
-  grpc::ServerBuilder builder;
-  // The shared secret is the authentication; TLS is future work, hence
-  // insecure transport credentials.
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
-  builder.RegisterService(static_cast<proto::Driver::CallbackService*>(this));
-  internal::ConfigureServer(&builder);
-  server_ = builder.BuildAndStart();
-  if (server_ == nullptr || port_ == 0) {
-    server_.reset();
-    return UnavailableError("driver server could not listen on " + address);
-  }
-  EMBER_LOG(kInfo) << "driver server listening on "
-                   << internal::JoinHostPort(options_.bind_address, port_);
+  ASSIGN_OR_RETURN(
+      server_,
+      internal::StartServer("driver server", options_.bind_address, options_.port, options_.secret,
+                            static_cast<proto::Driver::CallbackService*>(this), &port_));
   return Status::Ok();
 }
 

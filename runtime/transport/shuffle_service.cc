@@ -37,13 +37,13 @@ class ShuffleServerImpl;
 // exactly once, and after it nobody touches the reactor.
 struct FetchState {
   std::mutex mu;
-  std::condition_variable space;            // the reader waits for queue space
-  std::deque<std::string> queue;            // guarded by mu
-  bool write_in_flight = false;             // guarded by mu
-  bool reader_done = false;                 // guarded by mu
-  grpc::Status reader_status;               // guarded by mu
-  bool consumer_gone = false;               // the call is over; guarded by mu
-  bool finish_called = false;               // guarded by mu
+  std::condition_variable space;  // the reader waits for queue space
+  std::deque<std::string> queue;  // guarded by mu
+  bool write_in_flight = false;   // guarded by mu
+  bool reader_done = false;       // guarded by mu
+  grpc::Status reader_status;     // guarded by mu
+  bool consumer_gone = false;     // the call is over; guarded by mu
+  bool finish_called = false;     // guarded by mu
 };
 
 class FetchBlocksReactor : public grpc::ServerWriteReactor<proto::Chunk> {
@@ -115,13 +115,13 @@ FetchBlocksReactor::FetchBlocksReactor(grpc::CallbackServerContext* ctx, Shuffle
                                        const proto::FetchBlocksRequest& req)
     : server_(server) {
   server_->AddWork();
-  grpc::Status st =
-      internal::CheckSecret(*ctx, server_->options().secret, server_->options().metrics, "FetchBlocks");
+  grpc::Status st = internal::CheckSecret(*ctx, server_->options().secret,
+                                          server_->options().metrics, "FetchBlocks");
   if (st.ok() && req.app_id() != server_->options().app_id) {
     st = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                       "shuffle data of application '" + req.app_id() +
-                          "' is not served here; this executor runs '" +
-                          server_->options().app_id + "'");
+                          "' is not served here; this executor runs '" + server_->options().app_id +
+                          "'");
   }
   if (!st.ok()) {
     std::unique_lock<std::mutex> lock(state_->mu);
@@ -138,7 +138,8 @@ void FetchBlocksReactor::ReadSegment(FetchBlocksReactor* self, std::shared_ptr<F
                                      ShuffleServerImpl* server, proto::FetchBlocksRequest req) {
   auto sink = [&](std::string_view piece) -> Status {
     std::unique_lock<std::mutex> lock(state->mu);
-    state->space.wait(lock, [&] { return state->queue.size() < kMaxQueuedChunks || state->consumer_gone; });
+    state->space.wait(
+        lock, [&] { return state->queue.size() < kMaxQueuedChunks || state->consumer_gone; });
     if (state->consumer_gone) return CancelledError("fetcher went away");
     state->queue.emplace_back(piece);
     self->Pump(std::move(lock));
@@ -207,24 +208,10 @@ void FetchBlocksReactor::OnDone() {
 }
 
 Status ShuffleServerImpl::Start() {
-  if (options_.secret.empty()) return InvalidArgumentError("shuffle server needs an application secret");
-  if (options_.bind_address == "0.0.0.0" || options_.bind_address == "::") {
-    EMBER_LOG(kWarning) << "shuffle server listens on all interfaces without TLS; only the "
-                           "application secret protects it";
-  }
-  const std::string address = internal::JoinHostPort(options_.bind_address, options_.port);
-  grpc::ServerBuilder builder;
-  // The shared secret is the authentication; TLS is future work.
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
-  builder.RegisterService(static_cast<proto::Shuffle::CallbackService*>(this));
-  internal::ConfigureServer(&builder);
-  server_ = builder.BuildAndStart();
-  if (server_ == nullptr || port_ == 0) {
-    server_.reset();
-    return UnavailableError("shuffle server could not listen on " + address);
-  }
-  EMBER_LOG(kInfo) << "shuffle server listening on "
-                   << internal::JoinHostPort(options_.bind_address, port_);
+  ASSIGN_OR_RETURN(
+      server_,
+      internal::StartServer("shuffle server", options_.bind_address, options_.port, options_.secret,
+                            static_cast<proto::Shuffle::CallbackService*>(this), &port_));
   return Status::Ok();
 }
 
@@ -297,8 +284,8 @@ Status ShuffleClient::Fetch(const std::string& address, uint32_t shuffle_id, uin
   stub->async()->FetchBlocks(reader.ctx(), &req, &reader);
   reader.Start();
   return reader.Wait().WithContext("fetching shuffle " + std::to_string(shuffle_id) + " map " +
-                                   std::to_string(map_id) + " reduce " +
-                                   std::to_string(reduce_id) + " from " + address);
+                                   std::to_string(map_id) + " reduce " + std::to_string(reduce_id) +
+                                   " from " + address);
 }
 
 }  // namespace ember::transport

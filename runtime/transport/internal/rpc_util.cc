@@ -1,6 +1,8 @@
 #include "runtime/transport/internal/rpc_util.h"
 
 #include <grpc/grpc.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
 
 #include "common/log.h"
 #include "runtime/metrics/metrics.h"
@@ -40,6 +42,30 @@ void ConfigureServer(grpc::ServerBuilder* builder) {
   // stream (heartbeat timeout) only completes once that write fails.
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+}
+
+Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& what,
+                                                  const std::string& bind_address, int port,
+                                                  const std::string& secret, grpc::Service* service,
+                                                  int* bound_port) {
+  if (secret.empty()) return InvalidArgumentError(what + " needs an application secret");
+  if (bind_address == "0.0.0.0" || bind_address == "::") {
+    EMBER_LOG(kWarning) << what << " listens on all interfaces without TLS; only the "
+                        << "application secret protects it";
+  }
+  const std::string address = JoinHostPort(bind_address, port);
+  grpc::ServerBuilder builder;
+  // The shared secret is the authentication; TLS is future work, hence
+  // insecure transport credentials.
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), bound_port);
+  builder.RegisterService(service);
+  ConfigureServer(&builder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *bound_port == 0) {
+    return UnavailableError(what + " could not listen on " + address);
+  }
+  EMBER_LOG(kInfo) << what << " listening on " << JoinHostPort(bind_address, *bound_port);
+  return server;
 }
 
 std::string JoinHostPort(const std::string& host, int port) {

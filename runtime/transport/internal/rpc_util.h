@@ -42,6 +42,15 @@ inline constexpr size_t kChunkBytes = 1024 * 1024;
 grpc::ChannelArguments ClientChannelArgs();
 // Message limits and keepalive policy for every Ember server.
 void ConfigureServer(grpc::ServerBuilder* builder);
+
+// Builds and starts a server for `service` on bind_address:port (0: any
+// free port, reported through *bound_port). `what` names it in messages
+// ("driver server"). Refuses an empty secret; warns when listening on every
+// interface, since only the secret protects the plaintext transport.
+Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& what,
+                                                  const std::string& bind_address, int port,
+                                                  const std::string& secret, grpc::Service* service,
+                                                  int* bound_port);
 // "host:port", bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);
 
@@ -79,7 +88,7 @@ class ChunkReader : public grpc::ClientReadReactor<proto::Chunk> {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool done_ = false;  // guarded by mu_
+  bool done_ = false;    // guarded by mu_
   grpc::Status status_;  // guarded by mu_
 };
 
