@@ -1,7 +1,9 @@
 // Minimal leveled logging to stderr, safe to call from any thread.
 //
-// Lines look like "2026-11-26T19:40:01.123Z INFO driver: message". The level
-// is set once at start-up from --log-level or EMBER_LOG_LEVEL.
+// Text lines look like "2026-11-26T19:40:01.123Z INFO driver: message"; the
+// JSON format (for log collectors, the operator's default) writes one object
+// per line: {"ts":"2026-11-26T19:40:01.123Z","level":"info","logger":"driver",
+// "msg":"message"}. Level and format are set once at start-up.
 #pragma once
 
 #include <sstream>
@@ -10,11 +12,15 @@
 namespace ember {
 
 enum class LogLevel : int { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kOff = 4 };
+enum class LogFormat { kText, kJson };
 
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
 // Parses "debug", "info", "warning", "error", "off"; false on anything else.
 bool ParseLogLevel(std::string_view text, LogLevel* out);
+void SetLogFormat(LogFormat format);
+// Parses "text" or "json"; false on anything else.
+bool ParseLogFormat(std::string_view text, LogFormat* out);
 // Sets the tag printed after the level, e.g. "driver" or "executor-2".
 void SetLogTag(std::string_view tag);
 void LogLine(LogLevel level, std::string_view message);

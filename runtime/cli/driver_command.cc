@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <random>
 
-#include "runtime/cli/flags.h"
+#include "common/flags.h"
 #include "runtime/driver/driver.h"
 #include "runtime/transport/auth.h"
 

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "common/log.h"
-#include "runtime/cli/flags.h"
+#include "common/flags.h"
 #include "runtime/driver/master.h"
 #include "runtime/executor/executor_process.h"
 #include "runtime/transport/auth.h"

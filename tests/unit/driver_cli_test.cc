@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "runtime/cli/flags.h"
+#include "common/flags.h"
 #include "runtime/driver/master.h"
 #include "runtime/driver/progress.h"
 

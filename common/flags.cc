@@ -1,4 +1,4 @@
-#include "runtime/cli/flags.h"
+#include "common/flags.h"
 
 #include <algorithm>
 #include <charconv>
@@ -108,6 +108,12 @@ Result<int64_t> ParseIntFlag(const std::string& flag, const std::string& value, 
                                 std::to_string(min) + " to " + std::to_string(max));
   }
   return v;
+}
+
+Result<bool> ParseBoolFlag(const std::string& flag, const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return InvalidArgumentError("invalid --" + flag + " '" + value + "': expected true or false");
 }
 
 }  // namespace ember::cli

@@ -56,5 +56,7 @@ class FlagParser {
 // Parses an integer flag value within [min, max]; the error names the flag.
 Result<int64_t> ParseIntFlag(const std::string& flag, const std::string& value, int64_t min,
                              int64_t max);
+// Parses "true" or "false" (as Kubernetes components spell --leader-elect).
+Result<bool> ParseBoolFlag(const std::string& flag, const std::string& value);
 
 }  // namespace ember::cli
