@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "operator/kube/core/json_util.h"
 #include "operator/kube/core/time_format.h"
@@ -32,19 +33,23 @@ Status EventRecorder::Record(const json& involved, EventType type, std::string_v
   Key key{involved_id, type_name, std::string(reason), std::string(message)};
   const std::string now = FormatTime(std::chrono::system_clock::now());
 
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = seen_.find(key);
-  if (it != seen_.end()) {
-    Seen& seen = it->second;
-    json patch = {{"count", seen.count + 1}, {"lastTimestamp", now}};
+  std::optional<Seen> seen;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = seen_.find(key);
+    if (it != seen_.end()) seen = it->second;
+  }
+  if (seen) {
+    json patch = {{"count", seen->count + 1}, {"lastTimestamp", now}};
     ApiResult<json> patched =
-        client_->MergePatch(resources::Events(), seen.event_namespace, seen.event_name, patch);
+        client_->MergePatch(resources::Events(), seen->event_namespace, seen->event_name, patch);
+    std::lock_guard<std::mutex> lock(mu_);
     if (patched.ok()) {
-      seen.count += 1;
+      if (auto it = seen_.find(key); it != seen_.end()) it->second.count = seen->count + 1;
       return Status::Ok();
     }
     if (!patched.error().IsNotFound()) return patched.status().WithContext("updating event");
-    seen_.erase(it);
+    seen_.erase(key);
   }
 
   // Unique per recorder and time, like client-go's "<name>.<hex nanos>".
@@ -53,7 +58,7 @@ Status EventRecorder::Record(const json& involved, EventType type, std::string_v
                          .count();
   char suffix[40];
   std::snprintf(suffix, sizeof(suffix), ".%llx%llx", static_cast<unsigned long long>(nanos),
-                static_cast<unsigned long long>(sequence_++));
+                static_cast<unsigned long long>(sequence_.fetch_add(1)));
   json involved_ref = {{"apiVersion", StringAt(involved, "apiVersion")},
                        {"kind", StringAt(involved, "kind")},
                        {"name", name}};
@@ -75,6 +80,7 @@ Status EventRecorder::Record(const json& involved, EventType type, std::string_v
                 {"count", 1}};
   ApiResult<json> created = client_->Create(resources::Events(), event_ns, event);
   if (!created.ok()) return created.status().WithContext("creating event");
+  std::lock_guard<std::mutex> lock(mu_);
   if (seen_.size() >= kMaxCachedEvents) seen_.clear();
   seen_[key] = Seen{StringAt(ObjectAt(*created, "metadata"), "name"), event_ns, 1};
   return Status::Ok();

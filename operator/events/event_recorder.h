@@ -12,10 +12,13 @@
 // If the Event was deleted meanwhile (events expire after an hour by
 // default), a new one is created.
 //
-// Thread-safety: Record() may be called from any thread; calls are
-// serialised, and each one makes one or two API requests synchronously.
+// Thread-safety: Record() may be called from any thread, concurrently; each
+// call makes one or two API requests synchronously, without holding a lock
+// across them. Two concurrent repeats of one event may both create an Event
+// or count once between them; either way nothing is lost that matters.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -57,7 +60,7 @@ class EventRecorder {
   const std::string component_;
   std::mutex mu_;
   std::map<Key, Seen> seen_;
-  uint64_t sequence_ = 0;
+  std::atomic<uint64_t> sequence_{0};
 };
 
 }  // namespace ember::kube

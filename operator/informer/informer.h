@@ -39,6 +39,12 @@ struct InformerHandlers {
   std::function<void(const ObjectPtr& object)> on_delete;
 };
 
+// Rewrites each object before the store keeps it, e.g. to drop fields the
+// controller never reads (managedFields, a pod's spec): the cache then holds
+// only what it needs, which bounds the memory of a controller watching many
+// objects. Must be a pure function of its input.
+using Transform = std::function<nlohmann::json(nlohmann::json&&)>;
+
 class Informer {
  public:
   // `client` must outlive the informer. `ns` empty: all namespaces.
@@ -47,6 +53,9 @@ class Informer {
   ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
+
+  // Call before Start().
+  void SetTransform(Transform transform) { transform_ = std::move(transform); }
 
   void Start();
   // Stops the watch (cancelling an open request) and joins the thread.
@@ -64,6 +73,7 @@ class Informer {
 
   Watcher watcher_;
   InformerHandlers handlers_;
+  Transform transform_;
   Store store_;
   std::atomic<bool> synced_{false};
   mutable std::mutex sync_mu_;

@@ -2,8 +2,10 @@
 
 namespace ember::workqueue {
 
-WorkQueue::WorkQueue(RateLimiterOptions rate_limiter)
-    : limiter_(rate_limiter), timer_([this](std::stop_token stop) { TimerLoop(stop); }) {}
+WorkQueue::WorkQueue(RateLimiterOptions rate_limiter, QueueObserver observer)
+    : limiter_(rate_limiter),
+      observer_(std::move(observer)),
+      timer_([this](std::stop_token stop) { TimerLoop(stop); }) {}
 
 WorkQueue::~WorkQueue() {
   ShutDown();
@@ -11,27 +13,37 @@ WorkQueue::~WorkQueue() {
   timer_.join();
 }
 
-void WorkQueue::AddLocked(const std::string& key) {
-  if (shutting_down_ || dirty_.count(key) > 0) return;
-  dirty_.insert(key);
-  // Re-queued by Done() instead, so that it never runs on two workers.
-  if (processing_.count(key) > 0) return;
+void WorkQueue::PushLocked(const std::string& key) {
   queue_.push_back(key);
+  ready_since_[key] = Clock::now();
   ready_cv_.notify_one();
 }
 
+bool WorkQueue::AddLocked(const std::string& key) {
+  if (shutting_down_ || dirty_.count(key) > 0) return false;
+  dirty_.insert(key);
+  // Re-queued by Done() instead, so that it never runs on two workers.
+  if (processing_.count(key) > 0) return true;
+  PushLocked(key);
+  return true;
+}
+
 void WorkQueue::Add(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  AddLocked(key);
+  bool added;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    added = AddLocked(key);
+  }
+  if (added && observer_.on_add) observer_.on_add();
 }
 
 void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (shutting_down_) return;
   if (delay.count() <= 0) {
-    AddLocked(key);
+    Add(key);
     return;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
   const Clock::time_point when = Clock::now() + delay;
   auto it = waiting_.find(key);
   if (it != waiting_.end()) {
@@ -52,6 +64,7 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
 }
 
 void WorkQueue::AddRateLimited(const std::string& key) {
+  if (observer_.on_retry) observer_.on_retry();
   AddAfter(key, limiter_.When(key));
 }
 
@@ -71,16 +84,20 @@ std::optional<std::string> WorkQueue::Get() {
   queue_.pop_front();
   processing_.insert(key);
   dirty_.erase(key);
+  double waited = 0;
+  if (auto it = ready_since_.find(key); it != ready_since_.end()) {
+    waited = std::chrono::duration<double>(Clock::now() - it->second).count();
+    ready_since_.erase(it);
+  }
+  lock.unlock();
+  if (observer_.on_get) observer_.on_get(waited);
   return key;
 }
 
 void WorkQueue::Done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   processing_.erase(key);
-  if (dirty_.count(key) > 0) {
-    queue_.push_back(key);
-    ready_cv_.notify_one();
-  }
+  if (dirty_.count(key) > 0) PushLocked(key);
 }
 
 void WorkQueue::ShutDown() {
@@ -96,6 +113,7 @@ void WorkQueue::ShutDownNow() {
   std::lock_guard<std::mutex> lock(mu_);
   shutting_down_ = true;
   queue_.clear();
+  ready_since_.clear();
   // No adds are accepted from now on, so with the dirty set empty Done()
   // has nothing to queue again.
   dirty_.clear();
@@ -123,7 +141,12 @@ void WorkQueue::TimerLoop(std::stop_token stop) {
       std::string key = std::move(waiting_by_time_.begin()->second);
       waiting_by_time_.erase(waiting_by_time_.begin());
       waiting_.erase(key);
-      AddLocked(key);
+      if (AddLocked(key) && observer_.on_add) {
+        // The hook runs outside the lock, as promised.
+        lock.unlock();
+        observer_.on_add();
+        lock.lock();
+      }
     }
     if (waiting_by_time_.empty()) {
       timer_cv_.wait(lock, stop, [this] { return !waiting_by_time_.empty(); });

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -35,9 +36,19 @@
 
 namespace ember::workqueue {
 
+// Optional hooks for metrics; each is called outside the queue's lock.
+struct QueueObserver {
+  // A key handed to a worker, and how long it waited since it became ready.
+  std::function<void(double wait_seconds)> on_get;
+  // A key made ready (not counting one that was already waiting).
+  std::function<void()> on_add;
+  // A key requeued through AddRateLimited (a retry).
+  std::function<void()> on_retry;
+};
+
 class WorkQueue {
  public:
-  explicit WorkQueue(RateLimiterOptions rate_limiter = {});
+  explicit WorkQueue(RateLimiterOptions rate_limiter = {}, QueueObserver observer = {});
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -69,14 +80,19 @@ class WorkQueue {
 
  private:
   using Clock = std::chrono::steady_clock;
-  void AddLocked(const std::string& key);
+  // True when the key became ready (was not already queued).
+  bool AddLocked(const std::string& key);
+  void PushLocked(const std::string& key);
   void TimerLoop(std::stop_token stop);
 
   ItemExponentialRateLimiter limiter_;
+  const QueueObserver observer_;
   mutable std::mutex mu_;
   std::condition_variable ready_cv_;
   std::condition_variable_any timer_cv_;
   std::deque<std::string> queue_;
+  // When each key in queue_ became ready, for on_get's wait time.
+  std::unordered_map<std::string, Clock::time_point> ready_since_;
   std::unordered_set<std::string> dirty_;
   std::unordered_set<std::string> processing_;
   // Delayed keys: when each becomes ready, and a time-ordered index.

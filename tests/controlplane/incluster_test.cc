@@ -29,7 +29,7 @@ std::string RequestToken(Client* admin, const std::string& ns, const std::string
   Result<std::string> path = ResourcePath(resources::ServiceAccounts(), ns, account, "token");
   EXPECT_TRUE(path.ok());
   ApiResult<json> token =
-      admin->Do(HttpRequest{"POST", *path, {}, "application/json", request.dump()});
+      admin->Do(HttpRequest{"POST", *path, {}, "application/json", request.dump(), "create"});
   EXPECT_TRUE(token.ok()) << token.status().ToString();
   return token.ok() ? (*token)["status"].value("token", "") : "";
 }

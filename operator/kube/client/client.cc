@@ -110,6 +110,7 @@ ApiError CancelledError(const HttpRequest& request) {
 struct Client::Impl {
   ClientConfig config;
   TokenSource tokens;
+  RequestObserver* observer = nullptr;
   std::unique_ptr<http_client::http_client> http;
   // cpprestsdk fixes the timeout per http_client, so calls with a timeout of
   // their own share one client per distinct timeout (in practice one: the
@@ -142,11 +143,19 @@ struct Client::Impl {
     return out;
   }
 
+  void Observe(const HttpRequest& request, int code, std::chrono::steady_clock::time_point started) {
+    if (observer == nullptr) return;
+    observer->OnRequest(request.verb, code,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count());
+  }
+
   // One attempt, no retries. Exceptions become transport errors.
   ApiResult<RawResponse> SendOnce(const HttpRequest& request, http_client::http_client* client,
                                   std::stop_token stop) {
     pplx::cancellation_token_source cancel;
     std::stop_callback on_stop(stop, [&cancel] { cancel.cancel(); });
+    const auto started = std::chrono::steady_clock::now();
     try {
       Result<http::http_request> prepared = Prepare(request);
       if (!prepared.ok()) return ClientError(prepared.status());
@@ -156,8 +165,10 @@ struct Client::Impl {
       raw.body = response.extract_utf8string(true).get();
       auto it = response.headers().find("Retry-After");
       if (it != response.headers().end()) raw.retry_after = ParseRetryAfter(it->second);
+      Observe(request, raw.code, started);
       return raw;
     } catch (...) {
+      Observe(request, 0, started);
       if (stop.stop_requested()) return CancelledError(request);
       return TransportError(request.method + " " + request.path + ": " +
                             ExceptionMessage(std::current_exception()));
@@ -245,6 +256,10 @@ Result<std::unique_ptr<Client>> Client::FromConfig(ClientConfig config) {
 
 const ClientConfig& Client::config() const {
   return impl_->config;
+}
+
+void Client::SetObserver(RequestObserver* observer) {
+  impl_->observer = observer;
 }
 
 ApiResult<json> Client::Do(const HttpRequest& request) {
@@ -365,7 +380,15 @@ ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_v
     } cancel_on_exit{cancel};
     Result<http::http_request> prepared = impl_->Prepare(request);
     if (!prepared.ok()) return prepared.status();
-    http::http_response response = watch_http.request(*prepared, cancel.get_token()).get();
+    const auto started = std::chrono::steady_clock::now();
+    http::http_response response;
+    try {
+      response = watch_http.request(*prepared, cancel.get_token()).get();
+    } catch (...) {
+      impl_->Observe(request, 0, started);
+      throw;
+    }
+    impl_->Observe(request, response.status_code(), started);
     if (response.status_code() != 200) {
       if (response.status_code() == 401) impl_->tokens.Invalidate();
       std::string body = response.extract_utf8string(true).get();

@@ -74,6 +74,18 @@ struct CallOptions {
   std::stop_token stop;
 };
 
+// Sees every request the client sends, once per attempt (retries count
+// separately), for metrics. Called on the requesting thread; must be cheap
+// and thread-safe.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  // `verb` is HttpRequest::verb; `http_code` is 0 when no response arrived
+  // (connection refused, timeout, cancelled). A watch reports when its
+  // response headers arrive.
+  virtual void OnRequest(std::string_view verb, int http_code, double seconds) = 0;
+};
+
 class Client {
  public:
   // Validates the configuration (server URL, PEM material) up front.
@@ -83,6 +95,10 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   const ClientConfig& config() const;
+
+  // Installs an observer (not owned; must outlive the client). Set it before
+  // the client is shared between threads.
+  void SetObserver(RequestObserver* observer);
 
   ApiResult<nlohmann::json> Get(const GroupVersionResource& gvr, std::string_view ns,
                                 std::string_view name, std::string_view subresource = {});

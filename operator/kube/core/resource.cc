@@ -162,13 +162,13 @@ Result<HttpRequest> BuildGet(const GroupVersionResource& gvr, std::string_view n
                              std::string_view name, std::string_view subresource) {
   if (name.empty()) return InvalidArgumentError("get needs a name");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  return HttpRequest{"GET", std::move(path), {}, {}, {}};
+  return HttpRequest{"GET", std::move(path), {}, {}, {}, "get"};
 }
 
 Result<HttpRequest> BuildList(const GroupVersionResource& gvr, std::string_view ns,
                               const ListOptions& options) {
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, {}));
-  HttpRequest request{"GET", std::move(path), {}, {}, {}};
+  HttpRequest request{"GET", std::move(path), {}, {}, {}, "list"};
   auto& q = request.query;
   if (!options.label_selector.empty()) q.emplace_back("labelSelector", options.label_selector);
   if (!options.field_selector.empty()) q.emplace_back("fieldSelector", options.field_selector);
@@ -188,7 +188,7 @@ Result<HttpRequest> BuildWatch(const GroupVersionResource& gvr, std::string_view
                                const WatchOptions& options) {
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, {}));
   if (options.timeout_seconds <= 0) return InvalidArgumentError("watch timeout must be positive");
-  HttpRequest request{"GET", std::move(path), {}, {}, {}};
+  HttpRequest request{"GET", std::move(path), {}, {}, {}, "watch"};
   auto& q = request.query;
   q.emplace_back("watch", "true");
   if (!options.label_selector.empty()) q.emplace_back("labelSelector", options.label_selector);
@@ -210,7 +210,7 @@ Result<HttpRequest> BuildCreate(const GroupVersionResource& gvr, std::string_vie
     return InvalidArgumentError("create of " + gvr.resource + " needs a namespace");
   }
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, target_ns, {}));
-  return HttpRequest{"POST", std::move(path), {}, std::string(kJson), DumpJson(object)};
+  return HttpRequest{"POST", std::move(path), {}, std::string(kJson), DumpJson(object), "create"};
 }
 
 Result<HttpRequest> BuildUpdate(const GroupVersionResource& gvr, const json& object,
@@ -221,7 +221,7 @@ Result<HttpRequest> BuildUpdate(const GroupVersionResource& gvr, const json& obj
   std::string ns = StringField(object, "metadata", "namespace");
   if (gvr.namespaced && ns.empty()) return InvalidArgumentError("update needs metadata.namespace");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  return HttpRequest{"PUT", std::move(path), {}, std::string(kJson), DumpJson(object)};
+  return HttpRequest{"PUT", std::move(path), {}, std::string(kJson), DumpJson(object), "update"};
 }
 
 Result<HttpRequest> BuildDelete(const GroupVersionResource& gvr, std::string_view ns,
@@ -229,8 +229,8 @@ Result<HttpRequest> BuildDelete(const GroupVersionResource& gvr, std::string_vie
   if (name.empty()) return InvalidArgumentError("delete needs a name");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name));
   json body = options.ToJson();
-  if (body.empty()) return HttpRequest{"DELETE", std::move(path), {}, {}, {}};
-  return HttpRequest{"DELETE", std::move(path), {}, std::string(kJson), DumpJson(body)};
+  if (body.empty()) return HttpRequest{"DELETE", std::move(path), {}, {}, {}, "delete"};
+  return HttpRequest{"DELETE", std::move(path), {}, std::string(kJson), DumpJson(body), "delete"};
 }
 
 Result<HttpRequest> BuildMergePatch(const GroupVersionResource& gvr, std::string_view ns,
@@ -239,7 +239,8 @@ Result<HttpRequest> BuildMergePatch(const GroupVersionResource& gvr, std::string
   if (name.empty()) return InvalidArgumentError("patch needs a name");
   if (!patch.is_object()) return InvalidArgumentError("a merge patch is a JSON object");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  return HttpRequest{"PATCH", std::move(path), {}, std::string(kMergePatch), DumpJson(patch)};
+  return HttpRequest{"PATCH", std::move(path), {}, std::string(kMergePatch), DumpJson(patch),
+                     "patch"};
 }
 
 Result<HttpRequest> BuildApply(const GroupVersionResource& gvr, const json& object,
@@ -254,7 +255,8 @@ Result<HttpRequest> BuildApply(const GroupVersionResource& gvr, const json& obje
   std::string ns = StringField(object, "metadata", "namespace");
   if (gvr.namespaced && ns.empty()) return InvalidArgumentError("apply needs metadata.namespace");
   ASSIGN_OR_RETURN(std::string path, ResourcePath(gvr, ns, name, subresource));
-  HttpRequest request{"PATCH", std::move(path), {}, std::string(kApplyPatch), DumpJson(object)};
+  HttpRequest request{"PATCH", std::move(path), {}, std::string(kApplyPatch), DumpJson(object),
+                      "patch"};
   request.query.emplace_back("fieldManager", options.field_manager);
   if (options.force) request.query.emplace_back("force", "true");
   return request;

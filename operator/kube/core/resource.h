@@ -114,6 +114,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // not yet encoded
   std::string content_type;                                // empty: no body
   std::string body;
+  // The API verb, for metrics and logs: get, list, watch, create, update,
+  // patch, delete (a GET's verb depends on whether it names an object).
+  std::string verb;
 
   // Path plus percent-encoded query string: what goes on the request line.
   std::string Target() const;

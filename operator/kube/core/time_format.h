@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace ember::kube {
 
@@ -12,5 +14,9 @@ namespace ember::kube {
 std::string FormatMicroTime(std::chrono::system_clock::time_point time);
 // Time: "2026-11-26T19:40:01Z" (Event timestamps, most metadata).
 std::string FormatTime(std::chrono::system_clock::time_point time);
+// Parses RFC 3339 as the API writes it: "2026-11-26T19:40:01Z", with an
+// optional fraction of a second and a "Z" or "+hh:mm" offset. nullopt on
+// anything else.
+std::optional<std::chrono::system_clock::time_point> ParseTime(std::string_view text);
 
 }  // namespace ember::kube
