@@ -1,0 +1,325 @@
+// ember-operator: runs the SparkApplication controller against a cluster.
+// Flags are documented in docs/operator.md.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <stop_token>
+#include <thread>
+
+#include "common/flags.h"
+#include "common/log.h"
+#include "operator/cli/health_server.h"
+#include "operator/controller/controller.h"
+#include "operator/controller/names.h"
+#include "operator/controller/units.h"
+#include "operator/events/event_queue.h"
+#include "operator/kube/client/client.h"
+#include "operator/kube/config/config.h"
+#include "operator/leader/leader_election.h"
+
+namespace {
+
+using ember::Result;
+using ember::Status;
+
+constexpr int kUsageError = 2;
+constexpr int kMaxPort = 65535;
+constexpr std::chrono::seconds kApiCheckFor{30};
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "ember-operator: error: %s\n", message.c_str());
+  return code;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+bool IsDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+std::string DefaultIdentity() {
+  const char* pod = std::getenv("POD_NAME");
+  std::string base;
+  if (pod != nullptr && *pod != '\0') {
+    base = pod;
+  } else {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    base = host;
+  }
+  // Unique even for two replicas on one host, as client-go does.
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "_%08x", static_cast<unsigned>(rd()));
+  return base + suffix;
+}
+
+std::string DefaultLeaseNamespace(const ember::kube::ClientConfig& config) {
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
+  return config.default_namespace.empty() ? "default" : config.default_namespace;
+}
+
+// The API server answers and serves the SparkApplication API: the CRD is
+// installed. Transient failures are retried for a while; a missing CRD or
+// refused credentials are reported at once.
+Status CheckApi(ember::kube::Client* client, std::stop_token stop) {
+  const auto deadline = std::chrono::steady_clock::now() + kApiCheckFor;
+  ember::kube::HttpRequest request{"GET", "/apis/ember.dev/v1alpha1", {}, {}, {}, "get"};
+  ember::kube::CallOptions call;
+  call.max_retries = 0;
+  call.timeout = std::chrono::seconds(5);
+  call.stop = stop;
+  while (true) {
+    auto answer = client->Do(request, call);
+    if (answer.ok()) return Status::Ok();
+    const auto& e = answer.error();
+    if (e.IsNotFound()) {
+      return ember::FailedPreconditionError(
+          "the SparkApplication CRD (sparkapplications.ember.dev) is not installed on " +
+          client->config().server + ": kubectl apply -f manifests/crds/");
+    }
+    if (e.http_code == 401 || e.http_code == 403) {
+      return ember::PermissionDeniedError("the API server at " + client->config().server +
+                                          " refused the operator's credentials: " + e.message);
+    }
+    if (std::chrono::steady_clock::now() > deadline || stop.stop_requested()) {
+      return ember::UnavailableError("cannot reach the Kubernetes API server at " +
+                                     client->config().server + ": " + e.message);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+// SIGTERM and SIGINT end the operator gracefully; they are blocked in every
+// thread and taken by sigtimedwait on this one.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::stop_source* stop) : stop_(stop) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+  }
+  static void BlockSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+ private:
+  void Loop() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    const timespec tick{0, 200'000'000};
+    while (!done_) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0) {
+        EMBER_LOG(kInfo) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << "; shutting down";
+        stop_->request_stop();
+      }
+    }
+  }
+  std::stop_source* stop_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+void WaitForStop(std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, stop, [] { return false; });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using ember::cli::FlagParser;
+  FlagParser flags(
+      "ember-operator", "[options]",
+      {
+          {"kubeconfig", "FILE", "kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
+          {"namespaces", "NS,...", "namespaces to watch (default: all)"},
+          {"workers", "N", "concurrent reconciles (default 8)"},
+          {"executor-image", "IMAGE", "executor image for specs that name none"},
+          {"leader-elect", "BOOL", "elect a leader among replicas; only it writes (default true)"},
+          {"leader-election-namespace", "NS", "namespace of the Lease (default: the operator's)"},
+          {"leader-election-id", "NAME", "name of the Lease (default ember-operator)"},
+          {"lease-duration", "DURATION", "leader lease duration (default 15s)"},
+          {"renew-deadline", "DURATION", "leader renew deadline (default 10s)"},
+          {"retry-period", "DURATION", "leader retry period (default 2s)"},
+          {"metrics-bind-address", "ADDR", "address of /metrics and the probes (default 0.0.0.0)"},
+          {"metrics-port", "PORT", "Prometheus /metrics port; -1 off (default 8080)"},
+          {"health-port", "PORT", "/healthz and /readyz port; -1 off (default 8081)"},
+          {"log-level", "LEVEL", "debug, info, warning, error or off (default info)"},
+          {"log-format", "FORMAT", "json or text (default json)"},
+          {"version", "", "print the version and exit"},
+          {"help", "", "print this help and exit"},
+      });
+  if (Status st = flags.Parse(argc, argv); !st.ok()) return Fail(kUsageError, st.message());
+  if (flags.IsSet("help")) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return 0;
+  }
+  if (flags.IsSet("version")) {
+    std::printf("ember-operator %s\n", EMBER_VERSION);
+    return 0;
+  }
+  if (!flags.positional().empty()) {
+    return Fail(kUsageError, "unexpected argument '" + flags.positional()[0] + "'");
+  }
+  ember::LogLevel level = ember::LogLevel::kInfo;
+  if (auto v = flags.Get("log-level"); v && !ember::ParseLogLevel(*v, &level)) {
+    return Fail(kUsageError, "invalid --log-level '" + *v + "' (debug, info, warning, error, off)");
+  }
+  ember::LogFormat format = ember::LogFormat::kJson;
+  if (auto v = flags.Get("log-format"); v && !ember::ParseLogFormat(*v, &format)) {
+    return Fail(kUsageError, "invalid --log-format '" + *v + "' (json or text)");
+  }
+  ember::SetLogLevel(level);
+  ember::SetLogFormat(format);
+  ember::SetLogTag("operator");
+
+  ember::sparkapp::ControllerOptions options;
+  options.namespaces = SplitList(flags.GetOr("namespaces", ""));
+  for (const std::string& ns : options.namespaces) {
+    if (!IsDnsLabel(ns)) return Fail(kUsageError, "invalid --namespaces entry '" + ns + "': not a namespace name");
+  }
+  if (auto v = flags.Get("workers")) {
+    auto n = ember::cli::ParseIntFlag("workers", *v, 1, 256);
+    if (!n.ok()) return Fail(kUsageError, n.status().message());
+    options.workers = static_cast<int>(*n);
+  }
+  options.reconciler.default_executor_image = flags.GetOr("executor-image", "");
+  bool leader_elect = true;
+  if (auto v = flags.Get("leader-elect")) {
+    auto b = ember::cli::ParseBoolFlag("leader-elect", *v);
+    if (!b.ok()) return Fail(kUsageError, b.status().message());
+    leader_elect = *b;
+  }
+  ember::kube::LeaderElectionConfig lease;
+  lease.lease_name = flags.GetOr("leader-election-id", "ember-operator");
+  for (const auto& [flag, target] :
+       {std::pair{"lease-duration", &lease.lease_duration}, std::pair{"renew-deadline", &lease.renew_deadline},
+        std::pair{"retry-period", &lease.retry_period}}) {
+    if (auto v = flags.Get(flag)) {
+      auto d = ember::sparkapp::ParseDuration(*v, std::string("--") + flag);
+      if (!d.ok()) return Fail(kUsageError, d.status().message());
+      *target = *d;
+    }
+  }
+  const std::string bind = flags.GetOr("metrics-bind-address", "0.0.0.0");
+  int metrics_port = 8080;
+  int health_port = 8081;
+  for (const auto& [flag, target] : {std::pair{"metrics-port", &metrics_port}, std::pair{"health-port", &health_port}}) {
+    if (auto v = flags.Get(flag)) {
+      auto p = ember::cli::ParseIntFlag(flag, *v, -1, kMaxPort);
+      if (!p.ok()) return Fail(kUsageError, p.status().message());
+      *target = static_cast<int>(*p);
+    }
+  }
+
+  SignalWatcher::BlockSignals();
+  std::stop_source stop;
+  SignalWatcher signals(&stop);
+
+  auto config = ember::kube::LoadDefaultConfig(flags.GetOr("kubeconfig", ""));
+  if (!config.ok()) {
+    return Fail(1, "no Kubernetes configuration (not in a cluster, and no kubeconfig): " +
+                       config.status().message());
+  }
+  lease.lease_namespace = flags.GetOr("leader-election-namespace", DefaultLeaseNamespace(*config));
+  lease.identity = DefaultIdentity();
+  auto client_or = ember::kube::Client::FromConfig(*config);
+  if (!client_or.ok()) return Fail(1, client_or.status().message());
+  std::unique_ptr<ember::kube::Client> client = std::move(*client_or);
+  ember::sparkapp::OperatorMetrics metrics;
+  client->SetObserver(&metrics);
+  if (Status st = CheckApi(client.get(), stop.get_token()); !st.ok()) return Fail(1, st.message());
+
+  ember::kube::EventRecorder recorder(client.get(), "ember-operator");
+  ember::kube::EventQueue events(&recorder);
+  ember::sparkapp::Controller controller(client.get(), &events, &metrics, options);
+  metrics.SetSources({[&] { return controller.ApplicationsByState(); },
+                      [&] { return controller.QueueDepth(); }, [&] { return controller.WatchStats(); },
+                      [&] { return std::vector<uint64_t>{events.sent(), events.failed(), events.dropped()}; }});
+  if (metrics_port >= 0) {
+    if (Status st = metrics.Serve(bind, metrics_port); !st.ok()) return Fail(1, st.message());
+  }
+  std::unique_ptr<ember::operator_cli::HealthServer> health;
+  if (health_port >= 0) {
+    auto h = ember::operator_cli::HealthServer::Start(bind, health_port, [&] { return controller.Synced(); });
+    if (!h.ok()) return Fail(1, h.status().message());
+    health = std::move(*h);
+  }
+  controller.StartInformers();
+  EMBER_LOG(kInfo) << "ember-operator " << EMBER_VERSION << " watching "
+                   << (options.namespaces.empty() ? std::string("all namespaces")
+                                                  : flags.GetOr("namespaces", ""))
+                   << " on " << config->server << "; metrics on " << bind << ":" << metrics_port
+                   << ", probes on " << health_port;
+
+  // Leading: wait for the caches, then reconcile until told to stop. The
+  // workers are stopped before this returns, so nothing is written after
+  // the lease is released.
+  auto lead = [&](std::stop_token leading) {
+    while (!controller.WaitForSync(std::chrono::milliseconds(200))) {
+      if (leading.stop_requested()) return;
+    }
+    metrics.SetLeader(true);
+    controller.StartWorkers();
+    EMBER_LOG(kInfo) << "reconciling with " << options.workers << " workers";
+    WaitForStop(leading);
+    controller.Stop();
+    metrics.SetLeader(false);
+  };
+  int rc = 0;
+  if (leader_elect) {
+    ember::kube::LeaderCallbacks callbacks;
+    callbacks.on_started_leading = lead;
+    callbacks.on_new_leader = [](const std::string& who) {
+      EMBER_LOG(kInfo) << "leader is now " << (who.empty() ? "(none)" : who);
+    };
+    auto elector = ember::kube::LeaderElector::Create(client.get(), lease, callbacks);
+    if (!elector.ok()) return Fail(kUsageError, elector.status().message());
+    EMBER_LOG(kInfo) << "campaigning for lease " << lease.lease_namespace << "/" << lease.lease_name
+                     << " as " << lease.identity;
+    (*elector)->Run(stop.get_token());
+    if (!stop.stop_requested()) {
+      EMBER_LOG(kError) << "lost the leader lease; exiting so that a fresh process campaigns again";
+      rc = 1;
+    }
+  } else {
+    lead(stop.get_token());
+  }
+  controller.Stop();
+  events.Stop();
+  EMBER_LOG(kInfo) << "stopped";
+  return rc;
+}
