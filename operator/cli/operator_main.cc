@@ -1,6 +1,5 @@
 // ember-operator: runs the SparkApplication controller against a cluster.
 // Flags are documented in docs/operator.md.
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/signal_watcher.h"
 #include "operator/cli/health_server.h"
 #include "operator/controller/controller.h"
 #include "operator/controller/names.h"
@@ -111,45 +111,6 @@ Status CheckApi(ember::kube::Client* client, std::stop_token stop) {
   }
 }
 
-// SIGTERM and SIGINT end the operator gracefully; they are blocked in every
-// thread and taken by sigtimedwait on this one.
-class SignalWatcher {
- public:
-  explicit SignalWatcher(std::stop_source* stop) : stop_(stop) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~SignalWatcher() {
-    done_ = true;
-    thread_.join();
-  }
-  static void BlockSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  }
-
- private:
-  void Loop() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    const timespec tick{0, 200'000'000};
-    while (!done_) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig > 0) {
-        EMBER_LOG(kInfo) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << "; shutting down";
-        stop_->request_stop();
-      }
-    }
-  }
-  std::stop_source* stop_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 void WaitForStop(std::stop_token stop) {
   std::mutex mu;
   std::condition_variable_any cv;
@@ -245,9 +206,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  SignalWatcher::BlockSignals();
+  ember::SignalWatcher::BlockTerminationSignals();
   std::stop_source stop;
-  SignalWatcher signals(&stop);
+  ember::SignalWatcher signals([&stop](int sig, int) {
+    EMBER_LOG(kInfo) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << "; shutting down";
+    stop.request_stop();
+  });
 
   auto config = ember::kube::LoadDefaultConfig(flags.GetOr("kubeconfig", ""));
   if (!config.ok()) {

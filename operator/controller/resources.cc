@@ -211,7 +211,7 @@ json BuildDriverPod(const AppRef& app, const AppSpec& spec, std::string_view sub
                            "--driver-memory=" + std::to_string(role.memory_bytes),
                            "--executor-memory=" + std::to_string(spec.executor.memory_bytes),
                            "--termination-log=/dev/termination-log"});
-  if (!spec.main_class.empty()) args.push_back("--main-class=" + spec.main_class);
+  if (!spec.main_class.empty()) args.push_back("--class=" + spec.main_class);
   for (const auto& [k, v] : spec.spark_conf) args.push_back("--conf=" + k + "=" + v);
   args.push_back("--");
   args.push_back(spec.main_application_file);
@@ -250,7 +250,8 @@ Result<json> BuildExecutorPod(const AppRef& app, const AppSpec& spec, std::strin
                            "--shuffle-port=" + std::to_string(kShufflePort),
                            "--metrics-port=" + std::to_string(metrics_port),
                            "--secret-file=" + std::string(kSecretMountPath) + "/" + std::string(kSecretKey),
-                           "--local-dir=" + std::string(kScratchMountPath) + "/executor"});
+                           "--local-dir=" + std::string(kScratchMountPath) + "/executor",
+                           "--termination-log=/dev/termination-log"});
   json ports = json::array({Port("shuffle", kShufflePort)});
   if (metrics_port > 0) ports.push_back(Port("metrics", metrics_port));
   json container = Container(spec, role, kExecutorContainer, image, "ember-executor",

@@ -91,43 +91,4 @@ std::string FormatCpuMillis(int64_t millis) {
   return std::to_string(millis) + "m";
 }
 
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text, std::string_view field) {
-  constexpr std::string_view kForms = "expected a duration such as 90s, 5m or 2h30m";
-  if (text.empty()) return Invalid(field, text, kForms);
-  double total_ms = 0;
-  size_t at = 0;
-  while (at < text.size()) {
-    const size_t start = at;
-    while (at < text.size() && (std::isdigit(static_cast<unsigned char>(text[at])) || text[at] == '.')) {
-      ++at;
-    }
-    if (at == start) return Invalid(field, text, kForms);
-    double number = 0;
-    auto [ptr, ec] = std::from_chars(text.data() + start, text.data() + at, number);
-    if (ec != std::errc() || ptr != text.data() + at) return Invalid(field, text, kForms);
-    double unit_ms = 0;
-    if (text.substr(at, 2) == "ms") {
-      unit_ms = 1;
-      at += 2;
-    } else if (at < text.size() && text[at] == 's') {
-      unit_ms = 1000;
-      ++at;
-    } else if (at < text.size() && text[at] == 'm') {
-      unit_ms = 60'000;
-      ++at;
-    } else if (at < text.size() && text[at] == 'h') {
-      unit_ms = 3'600'000;
-      ++at;
-    } else {
-      return Invalid(field, text, std::string(kForms) + " (units ms, s, m, h)");
-    }
-    total_ms += number * unit_ms;
-  }
-  // A year and a bit: far beyond any timeout, and far from overflow.
-  constexpr double kMaxMs = 400.0 * 24 * 3600 * 1000;
-  if (!std::isfinite(total_ms) || total_ms > kMaxMs) return Invalid(field, text, "too long");
-  if (total_ms < 1) return Invalid(field, text, "must be at least 1ms");
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
-}
-
 }  // namespace ember::sparkapp

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/duration.h"
 #include "common/status.h"
 
 namespace ember::sparkapp {
@@ -34,7 +35,7 @@ Result<int64_t> ParseCpuMillis(std::string_view text, std::string_view field);
 // "500m", or "2" when whole.
 std::string FormatCpuMillis(int64_t millis);
 
-// A Go duration of at least 1 ms.
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text, std::string_view field);
+// Durations: ParseDuration in common/duration.h.
+using ::ember::ParseDuration;
 
 }  // namespace ember::sparkapp

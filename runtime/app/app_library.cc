@@ -44,7 +44,8 @@ Result<std::string> Sha256File(const std::string& path) {
   return hex;
 }
 
-Result<std::unique_ptr<AppLibrary>> AppLibrary::Load(const std::string& path) {
+Result<std::unique_ptr<AppLibrary>> AppLibrary::Load(const std::string& path,
+                                                     const std::string& entry_point) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return ErrnoError("application " + path, errno);
@@ -64,11 +65,20 @@ Result<std::unique_ptr<AppLibrary>> AppLibrary::Load(const std::string& path) {
     return FailedPreconditionError("cannot load application " + path + ": " +
                                    (err ? err : "unknown error"));
   }
-  const void* abi = ::dlsym(handle, "ember_application_abi");
-  void* entry = ::dlsym(handle, "ember_application_main");
+  const std::string main_symbol =
+      entry_point.empty() ? "ember_application_main" : "ember_entry_" + entry_point;
+  const std::string abi_symbol =
+      entry_point.empty() ? "ember_application_abi" : "ember_entry_" + entry_point + "_abi";
+  const void* abi = ::dlsym(handle, abi_symbol.c_str());
+  void* entry = ::dlsym(handle, main_symbol.c_str());
   if (entry == nullptr || abi == nullptr) {
-    return FailedPreconditionError("application " + path +
-                                   " has no Ember entry point (define it with EMBER_APPLICATION)");
+    if (entry_point.empty()) {
+      return FailedPreconditionError("application " + path +
+                                     " has no Ember entry point (define it with EMBER_APPLICATION)");
+    }
+    return FailedPreconditionError("application " + path + " has no entry point '" + entry_point +
+                                   "' (define it with EMBER_ENTRY_POINT(" + entry_point +
+                                   ", ctx, args))");
   }
   const int version = *static_cast<const int*>(abi);
   if (version != EMBER_ABI_VERSION) {

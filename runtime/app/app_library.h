@@ -19,10 +19,13 @@ class AppLibrary {
  public:
   using EntryPoint = int (*)(Context*, const std::vector<std::string>*);
 
-  // Loads `path`. Errors name the path: NOT_FOUND when it does not exist,
-  // FAILED_PRECONDITION when it is not a loadable library, has no entry
+  // Loads `path` and finds its entry point: EMBER_APPLICATION's when
+  // `entry_point` is empty, else EMBER_ENTRY_POINT(entry_point, ...)'s.
+  // Errors name the path: NOT_FOUND when it does not exist,
+  // FAILED_PRECONDITION when it is not a loadable library, has no such entry
   // point, or was built against another ABI.
-  static Result<std::unique_ptr<AppLibrary>> Load(const std::string& path);
+  static Result<std::unique_ptr<AppLibrary>> Load(const std::string& path,
+                                                  const std::string& entry_point = "");
 
   AppLibrary() = default;
   // The library stays loaded until the process exits: operators registered

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -24,6 +25,7 @@ std::vector<FlagSpec> DriverFlags() {
       {"driver-memory", "SIZE", "driver memory, e.g. 1g"},
       {"executor-memory", "SIZE", "memory per executor, e.g. 2g"},
       {"app", "FILE", "application library (instead of the first argument)"},
+      {"class", "NAME", "entry point to run (EMBER_ENTRY_POINT); default EMBER_APPLICATION"},
       {"app-id", "ID", "application id (default: generated)"},
       {"bind-address", "ADDR", "address the driver listens on (default 127.0.0.1)"},
       {"port", "PORT", "driver RPC port (default: any free port)"},
@@ -32,6 +34,7 @@ std::vector<FlagSpec> DriverFlags() {
       {"secret-file", "FILE", "file holding the application secret"},
       {"local-dir", "DIR", "scratch directory for shuffle files"},
       {"executor-binary", "FILE", "ember-executor to start in local-cluster mode"},
+      {"termination-log", "FILE", "also write the final error line here (a pod's /dev/termination-log)"},
       {"log-level", "LEVEL", "debug, info, warning, error or off"},
       {"progress", "", "show stage progress on stderr even when it is not a terminal"},
       {"no-progress", "", "never show stage progress"},
@@ -65,6 +68,14 @@ Result<DriverOptions> BuildOptions(DriverFlavor flavor, const FlagParser& flags)
   } else {
     return InvalidArgumentError("no application library given (see --help)");
   }
+  o.entry_point = flags.GetOr("class", "");
+  for (char c : o.entry_point) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return InvalidArgumentError("invalid --class '" + o.entry_point +
+                                  "': an entry point name is letters, digits and '_'");
+    }
+  }
+  o.termination_log = flags.GetOr("termination-log", "");
   o.app_id = flags.GetOr("app-id", GenerateAppId());
   o.app_name = flags.GetOr("name", o.app_path);
   for (const std::string& kv : flags.GetAll("conf")) {

@@ -1,6 +1,7 @@
 // ember-executor: one executor process, as an executor pod runs it.
 #include <cstdio>
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/flags.h"
 #include "runtime/driver/master.h"
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
           {"secret", "SECRET", "application secret"},
           {"secret-file", "FILE", "file holding the application secret"},
           {"local-dir", "DIR", "scratch directory (default: $TMPDIR/ember-executor-ID)"},
+          {"registration-timeout", "DURATION", "keep retrying an unreachable driver this long (default 5m)"},
+          {"decommission-timeout", "DURATION", "on SIGTERM, time for running tasks to finish (default 20s)"},
+          {"termination-log", "FILE", "write the final error line here (a pod's /dev/termination-log)"},
           {"log-level", "LEVEL", "debug, info, warning, error or off"},
           {"help", "", "print this help and exit"},
       });
@@ -86,6 +90,15 @@ int main(int argc, char** argv) {
     if (!port.ok()) return Fail(port.status());
     o.metrics_port = static_cast<int>(*port);
   }
+  for (const auto& [flag, target] : {std::pair{"registration-timeout", &o.registration_timeout},
+                                     std::pair{"decommission-timeout", &o.decommission_timeout}}) {
+    if (auto v = flags.Get(flag)) {
+      auto d = ember::ParseDuration(*v, std::string("--") + flag);
+      if (!d.ok()) return Fail(d.status());
+      *target = *d;
+    }
+  }
+  o.termination_log = flags.GetOr("termination-log", "");
   auto secret = ember::transport::LoadSecret(flags.GetOr("secret", ""),
                                              flags.GetOr("secret-file", ""));
   if (!secret.ok()) return Fail(secret.status());

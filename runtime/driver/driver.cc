@@ -19,6 +19,7 @@
 #include <typeinfo>
 
 #include "common/demangle.h"
+#include "common/signal_watcher.h"
 #include "ember/rdd.h"
 #include "runtime/api/broadcast_cache.h"
 #include "runtime/app/app_library.h"
@@ -77,6 +78,9 @@ class ChildProcess {
     const pid_t pid = ::fork();
     if (pid < 0) return ErrnoError("starting " + argv[0], errno);
     if (pid == 0) {
+      // The driver blocks its termination signals for its watcher thread;
+      // the executor must get them as usual.
+      SignalWatcher::UnblockAfterFork();
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);
       ::execve(args[0], args.data(), envp.data());
@@ -161,7 +165,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   ~Driver() override { Stop(); }
 
   Status Start() {
-    ASSIGN_OR_RETURN(app_, AppLibrary::Load(options_.app_path));
+    ASSIGN_OR_RETURN(app_, AppLibrary::Load(options_.app_path, options_.entry_point));
     ASSIGN_OR_RETURN(int64_t max_failures,
                      ConfInt(options_, "ember.task.maxFailures",
                              options_.master.kind == Master::Kind::kLocal ? 1 : 4, 1));
@@ -183,7 +187,11 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     scheduler::Scheduler::Options so;
     so.max_task_failures = static_cast<uint32_t>(max_failures);
     so.metrics = metrics_.get();
-    scheduler_ = std::make_unique<scheduler::Scheduler>(so);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      scheduler_ = std::make_unique<scheduler::Scheduler>(so);
+      if (!terminated_.ok()) scheduler_->Abort(terminated_);
+    }
 
     local_dir_ = options_.local_dir;
     if (local_dir_.empty()) {
@@ -217,7 +225,11 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     try {
       const int rc = app_->entry()(&ctx, &options_.app_args);
       progress_.reset();
-      if (rc != 0) EMBER_LOG(kWarning) << "application returned " << rc;
+      if (rc != 0) {
+        EMBER_LOG(kWarning) << "application returned " << rc;
+        WriteTerminationMessage(options_.termination_log,
+                                options_.program + ": the application returned " + std::to_string(rc));
+      }
       return rc;
     } catch (const JobFailed& e) {
       progress_.reset();
@@ -235,9 +247,20 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   }
 
   int Error(const std::string& message) const {
-    std::fprintf(stderr, "%s: error: %s\n", options_.program.c_str(), message.c_str());
+    const std::string line = options_.program + ": error: " + message;
+    std::fprintf(stderr, "%s\n", line.c_str());
+    WriteTerminationMessage(options_.termination_log, line);
     return 1;
   }
+
+  // A termination signal: every job from now on fails with `why`.
+  void Terminate(const Status& why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!terminated_.ok()) return;
+    terminated_ = why;
+    if (scheduler_) scheduler_->Abort(why);
+  }
+
 
   void Stop() {
     if (stopped_) return;
@@ -328,6 +351,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     r->set_app_sha256(app_->sha256());
     r->set_app_size(app_->size());
     r->set_heartbeat_interval_ms(static_cast<uint32_t>(heartbeat_interval_ms_));
+    r->set_entry_point(options_.entry_point);
     for (const auto& [k, v] : options_.conf) (*r->mutable_conf())[k] = v;
     conn->Send(std::move(msg));
     scheduler_->AddExecutor(reg.executor_id(),
@@ -342,6 +366,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       scheduler_->OnTaskStatus(executor_id, msg.task_status());
     } else if (msg.has_heartbeat()) {
       Touch(executor_id);
+    } else if (msg.has_stopping()) {
+      Touch(executor_id);
+      scheduler_->Decommission(executor_id, msg.stopping().reason());
     }
   }
 
@@ -393,6 +420,10 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(registration_timeout_ms_);
     while (scheduler_->num_executors() < expected) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!terminated_.ok()) return terminated_;
+      }
       for (size_t i = 0; i < children_.size(); ++i) {
         if (children_[i]->Poll()) {
           return UnavailableError("executor process " + std::to_string(i + 1) + " " +
@@ -530,6 +561,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::map<std::string, std::shared_ptr<scheduler::ExecutorBackend>> backends_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_heartbeat_;
   std::map<uint64_t, std::string> broadcasts_;
+  Status terminated_;  // guarded by mu_
 
   std::atomic<uint32_t> next_node_id_{0};
   std::atomic<uint32_t> next_shuffle_id_{0};
@@ -545,7 +577,17 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
 
 int RunDriver(const DriverOptions& options) {
   SetLogTag("driver");
+  // Before any thread starts, so that every thread inherits the mask.
+  SignalWatcher::BlockTerminationSignals();
   Driver driver(options);
+  SignalWatcher signals([&driver](int sig, int count) {
+    if (count > 1) std::_Exit(128 + sig);  // a second signal: no more grace
+    const std::string name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+    EMBER_LOG(kWarning) << "received " << name << "; stopping the application";
+    driver.Terminate(CancelledError("the driver received " + name + " (" +
+                                    (sig == SIGTERM ? "its pod is being deleted or evicted" : "interrupted") +
+                                    "); the application was stopped"));
+  });
   Status st = driver.Start();
   if (!st.ok()) return driver.Error(st.message());
   const int rc = driver.RunProgram();

@@ -24,6 +24,8 @@ namespace ember {
 struct DriverOptions {
   Master master;
   std::string app_path;
+  // EMBER_ENTRY_POINT to run; empty runs EMBER_APPLICATION.
+  std::string entry_point;
   std::vector<std::string> app_args;
   std::string app_name;
   std::string app_id;
@@ -40,11 +42,17 @@ struct DriverOptions {
   LogLevel executor_log_level = LogLevel::kWarning;
   // Prefix of the one-line error on failure ("ember-submit").
   std::string program = "ember-driver";
+  // Where the final error line also goes, for the kubelet (empty: nowhere).
+  std::string termination_log;
 };
 
 // Runs the application to completion. Returns the process exit status: 0 on
 // success, the entry point's non-zero return value, or 1 after printing one
-// line "PROGRAM: error: ..." to stderr.
+// line "PROGRAM: error: ..." to stderr (and to termination_log).
+//
+// SIGTERM or SIGINT (a deleted pod, Ctrl-C) stops the application cleanly:
+// the running job and every later one fail with a message naming the
+// signal, and the driver exits 1. A second signal exits at once.
 int RunDriver(const DriverOptions& options);
 
 }  // namespace ember

@@ -28,12 +28,41 @@ Executor::~Executor() {
   store_.RemoveAll();
 }
 
+namespace {
+proto::TaskStatus Killed(uint64_t task_id, const std::string& reason) {
+  proto::TaskStatus status;
+  status.set_task_id(task_id);
+  status.set_state(proto::TaskStatus::KILLED);
+  status.set_error(reason);
+  return status;
+}
+}  // namespace
+
 void Executor::Launch(proto::TaskDescription task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    if (draining_) {
+      const std::string reason = drain_reason_;
+      lock.unlock();
+      on_status_(Killed(task.task_id(), reason));
+      return;
+    }
     queue_.push_back(std::move(task));
   }
   cv_.notify_one();
+}
+
+std::vector<uint64_t> Executor::Drain(std::chrono::milliseconds timeout, const std::string& reason) {
+  std::deque<proto::TaskDescription> queued;
+  std::unique_lock<std::mutex> lock(mu_);
+  draining_ = true;
+  drain_reason_ = reason;
+  queued.swap(queue_);
+  lock.unlock();
+  for (const auto& task : queued) on_status_(Killed(task.task_id(), reason));
+  lock.lock();
+  cv_.wait_for(lock, timeout, [this] { return running_ids_.empty(); });
+  return {running_ids_.begin(), running_ids_.end()};
 }
 
 void Executor::Kill(uint64_t task_id) {
@@ -56,13 +85,17 @@ void Executor::Work() {
       task = std::move(queue_.front());
       queue_.pop_front();
       ++running_;
+      running_ids_.insert(task.task_id());
     }
     proto::TaskStatus status = RunTask(task, env_);
+    on_status_(std::move(status));
     {
       std::lock_guard<std::mutex> lock(mu_);
       --running_;
+      running_ids_.erase(task.task_id());
     }
-    on_status_(std::move(status));
+    // Drain() waits for the running set to empty, after the status left.
+    cv_.notify_all();
   }
 }
 

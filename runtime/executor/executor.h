@@ -8,12 +8,14 @@
 // status callback runs on the task's worker thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,7 +43,13 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
+  // Queues a task; once draining, hands it straight back as KILLED.
   void Launch(proto::TaskDescription task);
+  // Stops taking tasks: queued ones are handed back as KILLED at once,
+  // running ones get until `timeout` to finish (their statuses go out as
+  // usual). Returns the ids of tasks still running at the deadline, which
+  // the caller reports as KILLED (a task cannot be interrupted mid-batch).
+  std::vector<uint64_t> Drain(std::chrono::milliseconds timeout, const std::string& reason);
   // Drops the task if it has not started; a running task finishes.
   void Kill(uint64_t task_id);
   uint32_t running() const;
@@ -58,7 +66,10 @@ class Executor {
   std::condition_variable cv_;
   std::deque<proto::TaskDescription> queue_;  // guarded by mu_
   uint32_t running_ = 0;                      // guarded by mu_
+  std::set<uint64_t> running_ids_;            // guarded by mu_
   bool stopping_ = false;                     // guarded by mu_
+  bool draining_ = false;                     // guarded by mu_
+  std::string drain_reason_;                  // guarded by mu_
   std::vector<std::thread> workers_;
 };
 

@@ -1,15 +1,19 @@
 #include "runtime/executor/executor_process.h"
 
+#include <signal.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
 #include <vector>
 
 #include "common/log.h"
+#include "common/signal_watcher.h"
 #include "runtime/api/broadcast_cache.h"
 #include "runtime/app/app_library.h"
 #include "runtime/executor/executor.h"
@@ -19,6 +23,17 @@
 
 namespace ember {
 namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds kFirstRetry{200};
+constexpr std::chrono::milliseconds kMaxRetry{5000};
+
+// A driver that is not up yet, or not resolvable yet, is worth waiting for;
+// a driver that answers and refuses us is not.
+bool Retryable(const Status& st) {
+  return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kDeadlineExceeded;
+}
 
 class ExecutorProcess {
  public:
@@ -33,8 +48,9 @@ class ExecutorProcess {
     if (heartbeat_.joinable()) heartbeat_.join();
     if (loader_.joinable()) loader_.join();
     if (client_) client_->Close();
-    executor_.reset();
+    // The shuffle server reads the executor's store: it stops first.
     if (shuffle_server_) shuffle_server_->Shutdown();
+    executor_.reset();
   }
 
   Status Start() {
@@ -54,7 +70,7 @@ class ExecutorProcess {
     executor_ = std::make_unique<Executor>(eo, [this](proto::TaskStatus status) {
       proto::ExecutorMessage msg;
       *msg.mutable_task_status() = std::move(status);
-      if (client_) client_->Send(std::move(msg));
+      Send(std::move(msg));
     });
 
     transport::ShuffleServerOptions so;
@@ -64,33 +80,7 @@ class ExecutorProcess {
     so.app_id = options_.app_id;
     so.metrics = metrics_.get();
     ASSIGN_OR_RETURN(shuffle_server_, transport::ShuffleServer::Start(so, &executor_->store()));
-
-    proto::RegisterExecutor reg;
-    reg.set_executor_id(options_.executor_id);
-    reg.set_host(options_.advertise_host.empty() ? options_.bind_address
-                                                 : options_.advertise_host);
-    reg.set_shuffle_port(static_cast<uint32_t>(shuffle_server_->port()));
-    reg.set_cores(options_.cores);
-    reg.set_memory_bytes(options_.memory);
-    reg.set_app_id(options_.app_id);
-    transport::DriverClientOptions co;
-    co.driver_address = options_.driver_address;
-    co.secret = options_.secret;
-    transport::DriverClient::Handlers handlers;
-    handlers.on_message = [this](const proto::DriverMessage& msg) { OnMessage(msg); };
-    handlers.on_closed = [this](const Status& st) { Finish(st, false); };
-    ASSIGN_OR_RETURN(auto client, transport::DriverClient::Connect(co, reg, std::move(handlers)));
-    {
-      // The driver's first messages can arrive before Connect returns; the
-      // threads they start wait for this.
-      std::lock_guard<std::mutex> lock(mu_);
-      client_ = std::move(client);
-    }
-    cv_.notify_all();
-    internal::SetBroadcastFetcher([this](uint64_t id) { return client_->FetchBroadcast(id); });
-    EMBER_LOG(kInfo) << "registering with driver " << options_.driver_address << "; shuffle on "
-                     << reg.host() << ":" << reg.shuffle_port();
-    return Status::Ok();
+    return Register();
   }
 
   // Blocks until the driver ends the conversation.
@@ -100,12 +90,127 @@ class ExecutorProcess {
     return *finished_;
   }
 
+  // SIGTERM: see executor_process.h.
+  void Stop(const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+      if (!registered_) {
+        // Nothing runs yet: stop connecting and leave.
+        finished_ = Status::Ok();
+        cv_.notify_all();
+        return;
+      }
+    }
+    cv_.notify_all();
+    EMBER_LOG(kInfo) << "stopping (" << reason << "): handing back queued tasks, giving running ones "
+                     << options_.decommission_timeout.count() / 1000 << " s";
+    proto::ExecutorMessage stopping;
+    stopping.mutable_stopping()->set_reason(reason);
+    Send(std::move(stopping));
+    const std::string why = "executor " + options_.executor_id + " stopped: " + reason;
+    for (uint64_t task_id : executor_->Drain(options_.decommission_timeout, why)) {
+      proto::ExecutorMessage msg;
+      proto::TaskStatus* status = msg.mutable_task_status();
+      status->set_task_id(task_id);
+      status->set_state(proto::TaskStatus::KILLED);
+      status->set_error(why + " (did not finish in time)");
+      Send(std::move(msg));
+    }
+    Finish(Status::Ok(), true);
+  }
+
  private:
+  bool Send(proto::ExecutorMessage msg) {
+    transport::DriverClient* client = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      client = client_.get();
+    }
+    return client != nullptr && client->Send(std::move(msg));
+  }
+
+  // Connects until the driver registers us, the timeout passes, or a stop.
+  Status Register() {
+    proto::RegisterExecutor reg;
+    reg.set_executor_id(options_.executor_id);
+    reg.set_host(options_.advertise_host.empty() ? options_.bind_address : options_.advertise_host);
+    reg.set_shuffle_port(static_cast<uint32_t>(shuffle_server_->port()));
+    reg.set_cores(options_.cores);
+    reg.set_memory_bytes(options_.memory);
+    reg.set_app_id(options_.app_id);
+    transport::DriverClientOptions co;
+    co.driver_address = options_.driver_address;
+    co.secret = options_.secret;
+
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + options_.registration_timeout;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::chrono::milliseconds delay = kFirstRetry;
+    for (int attempt = 1;; ++attempt) {
+      transport::DriverClient::Handlers handlers;
+      handlers.on_message = [this](const proto::DriverMessage& msg) { OnMessage(msg); };
+      handlers.on_closed = [this](const Status& st) { OnClosed(st); };
+      EMBER_LOG(kInfo) << "registering with driver " << options_.driver_address << "; shuffle on "
+                       << reg.host() << ":" << reg.shuffle_port();
+      ASSIGN_OR_RETURN(auto client, transport::DriverClient::Connect(co, reg, std::move(handlers)));
+      std::unique_lock<std::mutex> lock(mu_);
+      client_ = std::move(client);
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return registered_ || refused_.has_value() || finished_.has_value(); });
+      if (registered_ || finished_) return Status::Ok();
+      const Status why = *refused_;
+      refused_.reset();
+      // The dead client goes before the next one is made (outside the lock:
+      // its destructor waits for its stream to finish).
+      std::unique_ptr<transport::DriverClient> dead = std::move(client_);
+      lock.unlock();
+      dead.reset();
+      const auto now = std::chrono::steady_clock::now();
+      // Full jitter around the delay, so that many executors started
+      // together do not knock on the driver in lock step.
+      std::uniform_int_distribution<int64_t> spread(delay.count() / 2, delay.count() * 3 / 2);
+      const std::chrono::milliseconds wait(spread(rng));
+      if (!Retryable(why) || now + wait > deadline) {
+        const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - start).count();
+        return Status(why.code(), why.message())
+            .WithContext("registering with the driver at " + options_.driver_address +
+                         (attempt > 1 ? " (" + std::to_string(attempt) + " attempts over " +
+                                            std::to_string(waited) + " s)"
+                                      : ""));
+      }
+      if (attempt == 1) {
+        EMBER_LOG(kInfo) << "driver at " << options_.driver_address << " not reachable yet ("
+                         << why.message() << "); retrying for up to "
+                         << options_.registration_timeout.count() / 1000 << " s";
+      }
+      lock.lock();
+      if (cv_.wait_for(lock, wait, [this] { return finished_.has_value(); })) return Status::Ok();
+      lock.unlock();
+      delay = std::min(kMaxRetry, delay * 2);
+    }
+  }
+
+  void OnClosed(const Status& st) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!registered_) {
+        refused_ = st.ok() ? UnavailableError("the driver ended the stream before registering us") : st;
+        cv_.notify_all();
+        return;
+      }
+    }
+    Finish(st, false);
+  }
+
   void OnMessage(const proto::DriverMessage& msg) {
     if (msg.has_registered()) {
       // Downloading can take a while; never on a gRPC thread.
       const proto::Registered reg = msg.registered();
       std::lock_guard<std::mutex> lock(mu_);
+      registered_ = true;
+      cv_.notify_all();
       if (loader_.joinable()) return;
       loader_ = std::thread([this, reg] { LoadApplication(reg); });
       heartbeat_interval_ = std::chrono::milliseconds(std::max<uint32_t>(
@@ -139,11 +244,12 @@ class ExecutorProcess {
     const std::string path = options_.local_dir + "/app-" + reg.app_sha256() + ".so";
     Status st = client_->FetchApplication(options_.app_id, path, reg.app_sha256());
     if (!st.ok()) return Finish(st.WithContext("downloading the application"), false);
-    auto app = AppLibrary::Load(path);
+    auto app = AppLibrary::Load(path, reg.entry_point());
     if (!app.ok()) return Finish(app.status(), false);
     if ((*app)->sha256() != reg.app_sha256()) {
       return Finish(DataLossError("application changed on disk after download"), false);
     }
+    internal::SetBroadcastFetcher([this](uint64_t id) { return client_->FetchBroadcast(id); });
     std::vector<proto::TaskDescription> waiting;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -185,13 +291,16 @@ class ExecutorProcess {
   std::unique_ptr<transport::ShuffleClient> shuffle_client_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<transport::ShuffleServer> shuffle_server_;
-  std::unique_ptr<transport::DriverClient> client_;  // set once, under mu_
+  std::unique_ptr<transport::DriverClient> client_;  // guarded by mu_; final once registered
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::unique_ptr<AppLibrary> app_;                 // guarded by mu_
   std::vector<proto::TaskDescription> waiting_;     // guarded by mu_
   std::optional<Status> finished_;                  // guarded by mu_
+  std::optional<Status> refused_;                   // a stream that ended before registration
+  bool registered_ = false;                         // guarded by mu_
+  bool stopping_ = false;                           // guarded by mu_
   bool done_ = false;                               // guarded by mu_
   std::chrono::milliseconds heartbeat_interval_{10'000};
   std::thread loader_;
@@ -201,14 +310,31 @@ class ExecutorProcess {
 }  // namespace
 
 int RunExecutorProcess(const ExecutorProcessOptions& options) {
+  // Before any thread starts, so that every thread inherits the mask.
+  SignalWatcher::BlockTerminationSignals();
   Status st;
   {
     ExecutorProcess process(options);
-    st = process.Start();
-    if (st.ok()) st = process.Wait();
+    // The stop runs on a thread of its own, so that the watcher stays free
+    // to take a second signal (which ends the grace at once).
+    std::thread stopper;
+    std::mutex stopper_mu;
+    {
+      SignalWatcher signals([&](int sig, int count) {
+        if (count > 1) std::_Exit(128 + sig);
+        std::lock_guard<std::mutex> lock(stopper_mu);
+        stopper = std::thread([&process, sig] { process.Stop(sig == SIGTERM ? "SIGTERM" : "SIGINT"); });
+      });
+      st = process.Start();
+      if (st.ok()) st = process.Wait();
+    }
+    std::lock_guard<std::mutex> lock(stopper_mu);
+    if (stopper.joinable()) stopper.join();
   }
   if (!st.ok()) {
-    std::fprintf(stderr, "ember-executor: error: %s\n", st.ToString().c_str());
+    const std::string line = "ember-executor: error: " + st.ToString();
+    std::fprintf(stderr, "%s\n", line.c_str());
+    WriteTerminationMessage(options.termination_log, line);
     return 1;
   }
   return 0;

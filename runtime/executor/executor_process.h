@@ -7,9 +7,20 @@
 // that arrive before the library is loaded wait. The process ends when the
 // driver sends Shutdown (exit 0) or the stream breaks (exit 1).
 //
+// Pods start in any order, so a driver that cannot be reached yet
+// (UNAVAILABLE: connection refused, a name that does not resolve yet) is
+// retried with jittered exponential backoff until registration_timeout;
+// a refusal (a wrong secret or application id) fails at once.
+//
+// SIGTERM (what Kubernetes sends before deleting a pod) is a graceful stop:
+// the executor tells the driver it is stopping, hands back queued tasks,
+// gives running ones decommission_timeout to finish, hands back the rest,
+// ends the stream and exits 0.
+//
 // Thread-safety: RunExecutorProcess runs one executor per call.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -27,6 +38,10 @@ struct ExecutorProcessOptions {
   int metrics_port = -1;
   std::string secret;
   std::string local_dir;
+  std::chrono::milliseconds registration_timeout{std::chrono::minutes(5)};
+  std::chrono::milliseconds decommission_timeout{std::chrono::seconds(20)};
+  // Where the final error line goes for the kubelet (empty: nowhere).
+  std::string termination_log;
 };
 
 // Returns the process exit status; on failure prints one line

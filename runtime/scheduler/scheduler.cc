@@ -84,6 +84,18 @@ void Scheduler::Abort(const Status& why) {
   cv_.notify_all();
 }
 
+void Scheduler::Decommission(const std::string& id, const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto e = executors_.find(id);
+    if (e == executors_.end()) return;
+    e->second.draining = true;
+  }
+  EMBER_LOG(kInfo) << "executor " << id << " is shutting down (" << reason
+                   << "); no more tasks go there";
+  cv_.notify_all();
+}
+
 void Scheduler::OnTaskStatus(const std::string& executor_id, proto::TaskStatus status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -108,7 +120,9 @@ size_t Scheduler::num_executors() const {
 uint32_t Scheduler::total_cores() const {
   std::lock_guard<std::mutex> lock(mu_);
   uint32_t cores = 0;
-  for (const auto& [id, e] : executors_) cores += e.cores;
+  for (const auto& [id, e] : executors_) {
+    if (!e.draining) cores += e.cores;
+  }
   return cores;
 }
 
@@ -168,7 +182,7 @@ void Scheduler::LaunchPending(Job& job) {
     ExecutorState* target = nullptr;
     std::string target_id;
     for (auto& [id, e] : executors_) {
-      if (e.running >= e.cores) continue;
+      if (e.draining || e.running >= e.cores) continue;
       if (target == nullptr || e.cores - e.running > target->cores - target->running) {
         target = &e;
         target_id = id;
@@ -255,6 +269,13 @@ void Scheduler::HandleStatus(Job& job, const RunningTask& task, proto::TaskStatu
       }
       return;
     }
+    case proto::TaskStatus::KILLED:
+      // Handed back by an executor that is shutting down: it simply runs
+      // again elsewhere.
+      EMBER_LOG(kInfo) << "task " << task.partition << " in stage " << stage.id
+                       << " was handed back by executor " << task.executor_id << ": "
+                       << status.error();
+      return;
     default: {
       const uint32_t failures = ++stage.failures[task.partition];
       EMBER_LOG(kWarning) << "task " << task.partition << " (attempt " << failures - 1

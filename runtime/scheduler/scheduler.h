@@ -75,6 +75,9 @@ class Scheduler {
   // is still the executor registered under `id`.
   void RemoveExecutor(const std::string& id, const Status& why,
                       const ExecutorBackend* backend = nullptr);
+  // The executor is shutting down: nothing more is launched there, and its
+  // cores no longer count. Tasks running there finish or come back KILLED.
+  void Decommission(const std::string& id, const std::string& reason);
   void OnTaskStatus(const std::string& executor_id, proto::TaskStatus status);
   // Fails the running job and every later one with `why`: no executor can
   // ever come back (e.g. every local-cluster process has died).
@@ -98,6 +101,7 @@ class Scheduler {
     std::string address;
     uint32_t cores = 0;
     uint32_t running = 0;
+    bool draining = false;
     std::shared_ptr<ExecutorBackend> backend;
   };
   struct ShuffleState {

@@ -224,6 +224,127 @@ INSTANTIATE_TEST_SUITE_P(Phases, ExecutorLossTest,
                            return info.param == KillDuring::kMapStage ? "MapStage" : "ReduceStage";
                          });
 
+// ------------------------------------------- pods start in any order --
+
+TEST(ClusterLifecycleTest, ExecutorStartedBeforeItsDriverWaitsForIt) {
+  const int port = PickFreePort();
+  TempDir dir("ember-early");
+  WriteFileOrDie(dir / "secret", "integration-secret-it-early");
+  // The executor comes first and finds nothing listening.
+  Process executor({Bin("ember-executor"), "--driver", "127.0.0.1:" + std::to_string(port),
+                    "--executor-id", "1", "--app-id", "it-early", "--secret-file", dir / "secret",
+                    "--local-dir", dir / "executor", "--log-level", "info"});
+  ASSERT_TRUE(WaitUntil([&] {
+    return executor.Stderr().find("not reachable yet") != std::string::npos || !executor.running();
+  }, kStartupWait));
+  ASSERT_TRUE(executor.running()) << executor.Wait(std::chrono::seconds(1)).Describe();
+  ProcessResult driver = RunProcess({Bin("ember-driver"), "--master", "external[1]", "--app-id", "it-early",
+                                     "--secret-file", dir / "secret", "--port", std::to_string(port),
+                                     "--local-dir", dir / "driver", EMBER_OPS_APP, "numbers", "0", "100",
+                                     "1", "4"});
+  ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
+  EXPECT_EQ(ParseAppOutput(driver.out).Scalar("count"), "100");
+  ProcessResult exec = executor.Wait();
+  EXPECT_TRUE(exec.Exited(0)) << exec.Describe();
+}
+
+TEST(ClusterLifecycleTest, ExecutorGivesUpOnAnUnreachableDriverAfterItsTimeout) {
+  const int port = PickFreePort();
+  TempDir dir("ember-early");
+  WriteFileOrDie(dir / "secret", "s");
+  ProcessResult executor = RunProcess(
+      {Bin("ember-executor"), "--driver", "127.0.0.1:" + std::to_string(port), "--executor-id", "1",
+       "--app-id", "it-never", "--secret-file", dir / "secret", "--local-dir", dir / "executor",
+       "--registration-timeout", "2s", "--termination-log", dir / "termination-log"},
+      {}, kStartupWait);
+  ASSERT_TRUE(executor.Exited(1)) << executor.Describe();
+  const auto errors = ErrorLines(executor.err);
+  ASSERT_EQ(errors.size(), 1u) << executor.Describe();
+  EXPECT_NE(errors[0].find("registering with the driver at 127.0.0.1:" + std::to_string(port)),
+            std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find(" attempts over "), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("UNAVAILABLE"), std::string::npos) << errors[0];
+  EXPECT_EQ(ReadFileOrEmpty(dir / "termination-log"), errors[0] + "\n");
+}
+
+// ------------------------------------------------------------- SIGTERM --
+
+TEST(ClusterLifecycleTest, SigtermedExecutorHandsBackItsWorkAndExitsZero) {
+  constexpr int64_t kRecords = 4000;
+  TempDir markers("ember-markers");
+  ExternalCluster cluster("it-term", 2, {},
+                          {"slow", std::to_string(kRecords), "8", "1000", "200000", markers.path()});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  Process& survivor = cluster.StartExecutor(*port, "1");
+  Process& leaving = cluster.StartExecutor(*port, "2");
+  ASSERT_TRUE(WaitUntil([&] {
+    return CountMarkers(markers.path(), "map-" + std::to_string(leaving.pid()) + "-") >= 2 ||
+           !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  ASSERT_EQ(::kill(leaving.pid(), SIGTERM), 0);
+  ProcessResult left = leaving.Wait();
+  EXPECT_TRUE(left.Exited(0)) << left.Describe();
+  EXPECT_NE(left.err.find("stopping (SIGTERM)"), std::string::npos) << left.Describe();
+
+  ProcessResult driver = cluster.driver().Wait();
+  ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
+  std::map<int64_t, int64_t> expected;
+  for (int64_t v = 0; v < kRecords; ++v) expected[v % 16] += v;
+  std::map<int64_t, int64_t> actual;
+  for (const auto& r : ParseAppOutput(driver.out).records) {
+    ASSERT_EQ(r.size(), 2u);
+    ASSERT_TRUE(actual.emplace(std::stoll(r[0]), std::stoll(r[1])).second) << "key twice: " << r[0];
+  }
+  EXPECT_EQ(actual, expected);
+  EXPECT_NE(driver.err.find("executor 2 is shutting down (SIGTERM)"), std::string::npos)
+      << driver.Describe();
+  EXPECT_EQ(driver.err.find("failed 4 times"), std::string::npos) << driver.Describe();
+  ProcessResult rest = survivor.Wait();
+  EXPECT_TRUE(rest.Exited(0)) << rest.Describe();
+}
+
+TEST(ClusterLifecycleTest, SigtermedDriverFailsItsJobCleanly) {
+  TempDir markers("ember-markers");
+  ExternalCluster cluster("it-driver-term", 1,
+                          {"--termination-log", markers / "termination-log"},
+                          {"slow", "4000", "8", "1000", "200000", markers.path()});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  Process& executor = cluster.StartExecutor(*port, "1");
+  ASSERT_TRUE(WaitUntil([&] {
+    return CountMarkers(markers.path(), "map-") >= 1 || !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running());
+  ASSERT_EQ(::kill(cluster.driver().pid(), SIGTERM), 0);
+  ProcessResult driver = cluster.driver().Wait();
+  ASSERT_TRUE(driver.Exited(1)) << driver.Describe();
+  const auto errors = ErrorLines(driver.err);
+  ASSERT_EQ(errors.size(), 1u) << driver.Describe();
+  EXPECT_EQ(errors[0].rfind("ember-driver: error: job failed: the driver received SIGTERM", 0), 0u)
+      << errors[0];
+  EXPECT_EQ(ReadFileOrEmpty(markers / "termination-log"), errors[0] + "\n");
+  ProcessResult exec = executor.Wait();
+  EXPECT_TRUE(exec.Exited(0)) << "the driver still tells its executors to leave\n" << exec.Describe();
+}
+
+// ------------------------------------------------------------ --class --
+
+TEST(ClusterLifecycleTest, NamedEntryPointRunsOnDriverAndExecutors) {
+  ProcessResult run = Submit("local-cluster[2,1]", EMBER_OPS_APP, {"1000"}, {"--class", "squares"});
+  ASSERT_TRUE(run.Exited(0)) << run.Describe();
+  int64_t expected = 0;
+  for (int64_t v = 0; v < 1000; ++v) expected += v * v;
+  EXPECT_EQ(ParseAppOutput(run.out).Scalar("sum_squares"), std::to_string(expected));
+  ProcessResult missing = Submit("local[1]", EMBER_OPS_APP, {}, {"--class", "nosuch"});
+  ASSERT_TRUE(missing.Exited(1)) << missing.Describe();
+  EXPECT_NE(missing.err.find("has no entry point 'nosuch' (define it with EMBER_ENTRY_POINT(nosuch"),
+            std::string::npos) << missing.Describe();
+  ProcessResult bad = Submit("local[1]", EMBER_OPS_APP, {}, {"--class", "no-such"});
+  EXPECT_TRUE(bad.Exited(2)) << bad.Describe();
+}
+
 // --------------------------------------------------------------- metrics --
 
 TEST(ClusterMetricsTest, DriverServesMetricsWhileAJobRuns) {

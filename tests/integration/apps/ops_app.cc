@@ -219,3 +219,14 @@ EMBER_APPLICATION(ctx, args) {
   }
   return 0;
 }
+
+// A second program in the same library, chosen with --class squares:
+// the sum of v*v over range(0, N).
+EMBER_ENTRY_POINT(squares, ctx, args) {
+  const int64_t n = args.empty() ? 100 : std::stoll(args[0]);
+  const int64_t sum = ctx.range(0, n, 1, 4).map([](int64_t v) { return v * v; }).reduce([](int64_t a, int64_t b) {
+    return a + b;
+  });
+  PrintScalar("sum_squares", std::to_string(sum));
+  return 0;
+}
