@@ -2,6 +2,10 @@
 //
 //   ember-submit --master local-cluster[2,1] libwordcount.so INPUT OUTPUT_DIR
 //
+// The same program is also the library's named entry point "wordcount"
+// (--class wordcount, or a SparkApplication's mainClass), as an example of
+// one library holding several programs.
+//
 // A word is a maximal run of bytes other than space, \t, \n, \r, \f and \v;
 // words are case-sensitive. The output is part files of "word<TAB>count".
 #include <cstdio>
@@ -15,9 +19,7 @@ constexpr bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-}  // namespace
-
-EMBER_APPLICATION(ctx, args) {
+int WordCount(ember::Context& ctx, const std::vector<std::string>& args) {
   if (args.size() != 2) {
     std::fprintf(stderr, "usage: WordCount INPUT OUTPUT_DIR\n");
     return 2;
@@ -39,3 +41,9 @@ EMBER_APPLICATION(ctx, args) {
   std::printf("WordCount: wrote %s\n", args[1].c_str());
   return 0;
 }
+
+}  // namespace
+
+EMBER_APPLICATION(ctx, args) { return WordCount(ctx, args); }
+
+EMBER_ENTRY_POINT(wordcount, ctx, args) { return WordCount(ctx, args); }

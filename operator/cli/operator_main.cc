@@ -15,7 +15,7 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
-#include "operator/cli/health_server.h"
+#include "operator/cli/http_server.h"
 #include "operator/controller/controller.h"
 #include "operator/controller/names.h"
 #include "operator/controller/units.h"
@@ -233,14 +233,28 @@ int main(int argc, char** argv) {
   metrics.SetSources({[&] { return controller.ApplicationsByState(); },
                       [&] { return controller.QueueDepth(); }, [&] { return controller.WatchStats(); },
                       [&] { return std::vector<uint64_t>{events.sent(), events.failed(), events.dropped()}; }});
+  using ember::operator_cli::HttpReply;
+  using ember::operator_cli::HttpServer;
+  std::unique_ptr<HttpServer> metrics_server;
   if (metrics_port >= 0) {
-    if (Status st = metrics.Serve(bind, metrics_port); !st.ok()) return Fail(1, st.message());
+    auto server = HttpServer::Start(bind, metrics_port, {{"/metrics", [&] {
+      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Scrape()};
+    }}});
+    if (!server.ok()) return Fail(1, server.status().message());
+    metrics_server = std::move(*server);
   }
-  std::unique_ptr<ember::operator_cli::HealthServer> health;
+  std::unique_ptr<HttpServer> health_server;
   if (health_port >= 0) {
-    auto h = ember::operator_cli::HealthServer::Start(bind, health_port, [&] { return controller.Synced(); });
-    if (!h.ok()) return Fail(1, h.status().message());
-    health = std::move(*h);
+    auto server = HttpServer::Start(
+        bind, health_port,
+        {{"/healthz", [] { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; }},
+         {"/readyz", [&] {
+            const bool ready = controller.Synced();
+            return HttpReply{ready ? 200 : 503, "text/plain; charset=utf-8",
+                             ready ? "ok\n" : "caches not synced yet\n"};
+          }}});
+    if (!server.ok()) return Fail(1, server.status().message());
+    health_server = std::move(*server);
   }
   controller.StartInformers();
   EMBER_LOG(kInfo) << "ember-operator " << EMBER_VERSION << " watching "

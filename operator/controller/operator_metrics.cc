@@ -2,8 +2,10 @@
 
 #include <prometheus/client_metric.h>
 #include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
 
 #include "common/log.h"
 #include "operator/controller/app_status.h"
@@ -200,21 +202,12 @@ void OperatorMetrics::SetSources(Sources sources) {
   scrape_->Set(std::move(sources));
 }
 
-Status OperatorMetrics::Serve(const std::string& bind_address, int port) {
-  const std::string address =
-      (bind_address.find(':') != std::string::npos ? "[" + bind_address + "]" : bind_address) + ":" +
-      std::to_string(port);
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(address);
-  } catch (const std::exception& e) {
-    return UnavailableError("serving metrics on " + address + ": " + e.what());
-  }
-  exposer_->RegisterCollectable(registry_);
-  exposer_->RegisterCollectable(scrape_);
-  const std::vector<int> ports = exposer_->GetListeningPorts();
-  if (ports.empty()) return UnavailableError("serving metrics on " + address + ": no listening port");
-  port_ = ports.front();
-  return Status::Ok();
+std::string OperatorMetrics::Scrape() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& f : scrape_->Collect()) families.push_back(std::move(f));
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
 }
 
 prometheus::Counter& OperatorMetrics::RequestCounter(std::string_view verb, const std::string& code) {

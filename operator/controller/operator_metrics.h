@@ -42,10 +42,6 @@
 
 #include "operator/kube/client/client.h"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace ember::sparkapp {
 
 class OperatorMetrics : public kube::RequestObserver {
@@ -64,11 +60,10 @@ class OperatorMetrics : public kube::RequestObserver {
   OperatorMetrics();
   ~OperatorMetrics() override;
 
-  // Serves /metrics on bind_address:port (0 picks one). Call once.
-  Status Serve(const std::string& bind_address, int port);
-  int port() const { return port_; }
-  // Installs the scrape-time sources; call before Serve.
+  // Installs the scrape-time sources; call before the first scrape.
   void SetSources(Sources sources);
+  // Every family in Prometheus' text format, as /metrics serves it.
+  std::string Scrape() const;
 
   prometheus::Registry& registry() { return *registry_; }
 
@@ -92,8 +87,6 @@ class OperatorMetrics : public kube::RequestObserver {
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<ScrapeCollector> scrape_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  int port_ = -1;
 
   prometheus::Counter* submissions_ = nullptr;
   prometheus::Counter* submission_failures_ = nullptr;
