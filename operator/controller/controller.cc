@@ -1,7 +1,7 @@
 #include "operator/controller/controller.h"
 
 #include "operator/controller/names.h"
-#include "operator/controller/pod_view.h"
+#include "operator/controller/compact_cache.h"
 #include "operator/kube/core/json_util.h"
 
 namespace ember::sparkapp {
@@ -12,22 +12,6 @@ using nlohmann::json;
 std::string NamespaceOf(const std::string& key) {
   const size_t slash = key.find('/');
   return slash == std::string::npos ? "" : key.substr(0, slash);
-}
-
-// The application cache keeps what Decide reads: metadata without
-// managedFields or kubectl's last-applied copy of the spec, the spec and the
-// status.
-json TrimApplication(json&& app) {
-  if (!app.is_object()) return std::move(app);
-  auto metadata = app.find("metadata");
-  if (metadata != app.end() && metadata->is_object()) {
-    metadata->erase("managedFields");
-    auto annotations = metadata->find("annotations");
-    if (annotations != metadata->end() && annotations->is_object()) {
-      annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
-    }
-  }
-  return std::move(app);
 }
 
 workqueue::QueueObserver QueueHooks(OperatorMetrics* metrics) {
@@ -67,19 +51,6 @@ std::vector<std::string> OwnerIndex::PodsOf(const std::string& app_key) const {
   return {it->second.begin(), it->second.end()};
 }
 
-std::string OwnerKey(const json& pod) {
-  const json& metadata = kube::ObjectAt(pod, "metadata");
-  auto owners = metadata.find("ownerReferences");
-  if (!metadata.is_object() || owners == metadata.end() || !owners->is_array()) return "";
-  for (const json& o : *owners) {
-    if (kube::StringAt(o, "kind") == kKind &&
-        kube::StringAt(o, "apiVersion").rfind(std::string(kGroup) + "/", 0) == 0) {
-      return kube::StringAt(metadata, "namespace") + "/" + kube::StringAt(o, "name");
-    }
-  }
-  return "";
-}
-
 Controller::Controller(kube::Client* client, kube::EventQueue* events, OperatorMetrics* metrics,
                        ControllerOptions options)
     : client_(client),
@@ -98,21 +69,23 @@ Controller::Controller(kube::Client* client, kube::EventQueue* events, OperatorM
       queue_.Add(kube::ObjectKey(*o));
     };
     app_handlers.on_delete = [this](const kube::ObjectPtr& o) { queue_.Add(kube::ObjectKey(*o)); };
-    auto apps = std::make_unique<kube::Informer>(client_, SparkApplications(), ns, options_.watch,
+    kube::WatcherOptions app_watch = options_.watch;
+    app_watch.transform = CompactApplication;
+    apps_[ns] = std::make_unique<kube::Informer>(client_, SparkApplications(), ns, app_watch,
                                                  std::move(app_handlers));
-    apps->SetTransform(TrimApplication);
-    apps_[ns] = std::move(apps);
 
     kube::WatcherOptions pod_watch = options_.watch;
     pod_watch.label_selector = std::string(kAppNameLabel);
+    pod_watch.transform = CompactPod;
+    // Pods are large before they are trimmed; small pages keep a re-list of
+    // thousands from holding a big untrimmed page at once.
+    pod_watch.page_size = 100;
     kube::InformerHandlers pod_handlers;
     pod_handlers.on_add = [this](const kube::ObjectPtr& p) { OnPod(p, false); };
     pod_handlers.on_update = [this](const kube::ObjectPtr&, const kube::ObjectPtr& p) { OnPod(p, false); };
     pod_handlers.on_delete = [this](const kube::ObjectPtr& p) { OnPod(p, true); };
-    auto pods = std::make_unique<kube::Informer>(client_, kube::resources::Pods(), ns, pod_watch,
+    pods_[ns] = std::make_unique<kube::Informer>(client_, kube::resources::Pods(), ns, pod_watch,
                                                  std::move(pod_handlers));
-    pods->SetTransform([](json&& pod) { return TrimPod(std::move(pod)); });
-    pods_[ns] = std::move(pods);
   }
 }
 
@@ -122,7 +95,7 @@ Controller::~Controller() {
 
 void Controller::OnPod(const kube::ObjectPtr& pod, bool deleted) {
   const std::string key = kube::ObjectKey(*pod);
-  const std::string owner = OwnerKey(*pod);
+  const std::string owner = CachedOwner(*pod);
   if (deleted) {
     index_.Remove(key);
   } else {
@@ -180,7 +153,9 @@ void Controller::Stop() {
 kube::ObjectPtr Controller::Application(const std::string& key) const {
   auto it = apps_.find(apps_.count("") ? "" : NamespaceOf(key));
   if (it == apps_.end()) return nullptr;
-  return it->second->store().Get(key);
+  kube::ObjectPtr cached = it->second->store().Get(key);
+  if (!cached) return nullptr;
+  return std::make_shared<const json>(Expand(*cached));
 }
 
 std::vector<kube::ObjectPtr> Controller::PodsOf(const std::string& app_key) const {
@@ -188,7 +163,9 @@ std::vector<kube::ObjectPtr> Controller::PodsOf(const std::string& app_key) cons
   if (it == pods_.end()) return {};
   std::vector<kube::ObjectPtr> out;
   for (const std::string& pod_key : index_.PodsOf(app_key)) {
-    if (kube::ObjectPtr pod = it->second->store().Get(pod_key)) out.push_back(std::move(pod));
+    if (kube::ObjectPtr pod = it->second->store().Get(pod_key)) {
+      out.push_back(std::make_shared<const json>(Expand(*pod)));
+    }
   }
   return out;
 }
@@ -196,11 +173,7 @@ std::vector<kube::ObjectPtr> Controller::PodsOf(const std::string& app_key) cons
 std::map<std::string, int64_t> Controller::ApplicationsByState() const {
   std::map<std::string, int64_t> counts;
   for (const auto& [ns, informer] : apps_) {
-    for (const kube::ObjectPtr& app : informer->store().List()) {
-      std::string state = kube::StringAt(kube::ObjectAt(kube::ObjectAt(*app, "status"), "applicationState"),
-                                         "state");
-      counts[state.empty() ? "NEW" : state] += 1;
-    }
+    for (const kube::ObjectPtr& app : informer->store().List()) counts[CachedState(*app)] += 1;
   }
   return counts;
 }

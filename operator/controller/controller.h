@@ -4,7 +4,8 @@
 // Two informers per watched namespace (or one pair for all namespaces):
 // SparkApplications, and pods carrying the ember.dev/app-name label. The pod
 // cache is filtered by that label on the server and trimmed (TrimPod), so
-// the operator never holds unrelated pods, nor the specs of its own. Each
+// the operator never holds unrelated pods, nor the specs of its own; both
+// caches keep objects compact (compact_cache.h). Each
 // pod maps back to its application through its controller ownerReference;
 // every change to either enqueues the application's key.
 //
@@ -36,7 +37,7 @@ namespace ember::sparkapp {
 struct ControllerOptions {
   // Namespaces to watch; empty watches all.
   std::vector<std::string> namespaces;
-  int workers = 8;
+  int workers = 16;
   ReconcilerOptions reconciler;
   kube::WatcherOptions watch;
 };
@@ -54,9 +55,6 @@ class OwnerIndex {
   std::map<std::string, std::string> owner_of_;
   std::map<std::string, std::set<std::string>> pods_of_;
 };
-
-// "namespace/name" of the SparkApplication that controls `pod`, or "".
-std::string OwnerKey(const nlohmann::json& pod);
 
 class Controller {
  public:

@@ -55,11 +55,16 @@ bool PermanentCreateError(const kube::ApiError& e) {
   return e.http_code == 400 || e.http_code == 403 || e.http_code == 404 || e.http_code == 422;
 }
 
+// Below this many requests a reconcile sends them one after another: the
+// workers already run many reconciles at once, and a thread per request
+// costs more than it saves. Above it (many executors) they go in parallel.
+constexpr size_t kParallelFrom = 4;
+
 // Runs fn(0..n-1), at most `parallel` at a time; returns the first error.
 template <typename Fn>
 Status ParallelFor(size_t n, int parallel, Fn fn) {
   Status first;
-  if (n <= 1 || parallel <= 1) {
+  if (n < kParallelFrom || parallel <= 1) {
     for (size_t i = 0; i < n; ++i) {
       Status st = fn(i);
       if (!st.ok() && first.ok()) first = st;

@@ -30,10 +30,6 @@ bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
 }
 
 void Informer::Handle(WatcherEvent&& event) {
-  if (transform_) {
-    for (auto& object : event.objects) object = transform_(std::move(object));
-    if (!event.object.is_null()) event.object = transform_(std::move(event.object));
-  }
   switch (event.kind) {
     case WatcherEvent::Kind::kRestarted: {
       std::vector<Store::Change> changes = store_.Replace(std::move(event.objects));

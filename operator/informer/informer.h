@@ -13,6 +13,8 @@
 // its handlers have run; it never turns false again (later re-lists replace
 // the store atomically, so it stays a consistent snapshot throughout).
 //
+// To cache less than whole objects, set WatcherOptions::transform.
+//
 // Thread-safety: handlers run on the informer's thread, one at a time, and
 // must not block for long (hand work to a WorkQueue). store(), HasSynced(),
 // WaitForSync() and stats() may be called from any thread. Start() and
@@ -39,12 +41,6 @@ struct InformerHandlers {
   std::function<void(const ObjectPtr& object)> on_delete;
 };
 
-// Rewrites each object before the store keeps it, e.g. to drop fields the
-// controller never reads (managedFields, a pod's spec): the cache then holds
-// only what it needs, which bounds the memory of a controller watching many
-// objects. Must be a pure function of its input.
-using Transform = std::function<nlohmann::json(nlohmann::json&&)>;
-
 class Informer {
  public:
   // `client` must outlive the informer. `ns` empty: all namespaces.
@@ -53,9 +49,6 @@ class Informer {
   ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
-
-  // Call before Start().
-  void SetTransform(Transform transform) { transform_ = std::move(transform); }
 
   void Start();
   // Stops the watch (cancelling an open request) and joins the thread.
@@ -73,7 +66,6 @@ class Informer {
 
   Watcher watcher_;
   InformerHandlers handlers_;
-  Transform transform_;
   Store store_;
   std::atomic<bool> synced_{false};
   mutable std::mutex sync_mu_;

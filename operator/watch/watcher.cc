@@ -104,7 +104,9 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
       }
       json& list = *page;
       if (auto items = list.find("items"); items != list.end() && items->is_array()) {
-        for (auto& item : *items) buffered_.push_back(std::move(item));
+        for (auto& item : *items) {
+          buffered_.push_back(options_.transform ? options_.transform(std::move(item)) : std::move(item));
+        }
       }
       const json& metadata = ObjectAt(list, "metadata");
       std::string next = StringAt(metadata, "continue");
@@ -149,7 +151,8 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
               case WatchEventType::kModified: {
                 WatcherEvent out;
                 out.kind = WatcherEvent::Kind::kApplied;
-                out.object = std::move(event.object);
+                out.object = options_.transform ? options_.transform(std::move(event.object))
+                                                : std::move(event.object);
                 ++events_;
                 Deliver(sink, std::move(out));
                 break;
@@ -157,7 +160,8 @@ bool Watcher::Step(std::stop_token stop, const Sink& sink, bool* relist_now) {
               case WatchEventType::kDeleted: {
                 WatcherEvent out;
                 out.kind = WatcherEvent::Kind::kDeleted;
-                out.object = std::move(event.object);
+                out.object = options_.transform ? options_.transform(std::move(event.object))
+                                                : std::move(event.object);
                 ++events_;
                 Deliver(sink, std::move(out));
                 break;

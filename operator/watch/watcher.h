@@ -62,6 +62,11 @@ struct WatcherOptions {
   // backoff, as in client-go's reflector: a server or proxy that closes
   // every watch at once would otherwise be hammered in a tight loop.
   std::chrono::milliseconds min_watch_duration{1000};
+  // Rewrites each object as it arrives, before it is buffered or delivered,
+  // e.g. to drop fields the consumer never reads (managedFields, a pod's
+  // spec). Applied page by page, so a re-list never holds the untrimmed
+  // collection at once; must be a pure function of its input.
+  std::function<nlohmann::json(nlohmann::json&&)> transform;
 };
 
 // Whether a watch that ended cleanly after `lasted`, having delivered

@@ -1,12 +1,11 @@
 #include "tests/controlplane/operator_harness.h"
 
 #include <algorithm>
-#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
+#include "operator/kube/config/yaml_json.h"
 #include "operator/kube/core/json_util.h"
 #include "operator/kube/core/time_format.h"
 #include "tests/controlplane/controlplane_env.h"
@@ -17,56 +16,19 @@ namespace {
 
 using nlohmann::json;
 
-json ScalarToJson(const YAML::Node& node) {
-  const std::string& text = node.Scalar();
-  if (node.Tag() == "!") return text;  // quoted
-  if (text.empty() || text == "~" || text == "null") return nullptr;
-  if (text == "true") return true;
-  if (text == "false") return false;
-  static const std::regex kInt("^[-+]?[0-9]+$");
-  static const std::regex kFloat("^[-+]?([0-9]*\\.[0-9]+|[0-9]+\\.)([eE][-+]?[0-9]+)?$");
-  if (std::regex_match(text, kInt)) return std::stoll(text);
-  if (std::regex_match(text, kFloat)) return std::stod(text);
-  return text;
-}
-
-json NodeToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = NodeToJson(kv.second);
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node) out.push_back(NodeToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Scalar: return ScalarToJson(node);
-    default: return nullptr;
-  }
-}
-
 }  // namespace
 
 GroupVersionResource SparkApps() { return {"ember.dev", "v1alpha1", "sparkapplications", true}; }
-
-std::vector<json> YamlToJson(const std::string& yaml) {
-  std::vector<json> out;
-  for (const YAML::Node& doc : YAML::LoadAll(yaml)) {
-    if (doc.IsNull()) continue;
-    out.push_back(NodeToJson(doc));
-  }
-  return out;
-}
 
 json LoadYaml(const std::string& path) {
   auto text = ReadFileToString(path);
   EXPECT_TRUE(text.ok()) << text.status().ToString();
   if (!text.ok()) return nullptr;
   auto docs = YamlToJson(*text);
-  EXPECT_EQ(docs.size(), 1u) << path;
-  return docs.empty() ? json() : docs[0];
+  EXPECT_TRUE(docs.ok()) << path << ": " << docs.status().ToString();
+  if (!docs.ok()) return nullptr;
+  EXPECT_EQ(docs->size(), 1u) << path;
+  return docs->empty() ? json() : (*docs)[0];
 }
 
 void InstallCrd(Client* client) {

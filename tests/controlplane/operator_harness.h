@@ -21,10 +21,7 @@ namespace ember::kube::testing {
 
 GroupVersionResource SparkApps();
 
-// YAML text (one or more documents) as JSON, with YAML's core types:
-// quoted scalars stay strings, plain ones become null, booleans and numbers
-// where they read as such.
-std::vector<nlohmann::json> YamlToJson(const std::string& yaml);
+// The one YAML document in `path` as JSON.
 nlohmann::json LoadYaml(const std::string& path);
 
 // Creates or replaces the CRD from manifests/crds and waits until it is

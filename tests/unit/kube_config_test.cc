@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "operator/kube/config/config.h"
+#include "operator/kube/config/yaml_json.h"
 #include "operator/kube/config/token_source.h"
 
 namespace ember::kube {
@@ -260,6 +261,47 @@ TEST(Base64Test, DecodesWithAndWithoutPaddingAndRejectsGarbage) {
   EXPECT_FALSE(Base64Decode("aGV$bG8=").ok());
   EXPECT_FALSE(Base64Decode("a").ok());
   EXPECT_FALSE(Base64Decode("aG=Vs").ok());
+}
+
+}  // namespace
+}  // namespace ember::kube
+
+namespace ember::kube {
+namespace {
+
+TEST(YamlToJsonTest, CoreSchemaScalars) {
+  auto docs = YamlToJson(R"(
+a: 1
+b: "1"
+c: true
+d: 'false'
+e: ~
+f: 2.5
+g: 512m
+h: [x, 2]
+i: {nested: yes}
+---
+second: doc
+)");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_EQ(docs->size(), 2u);
+  const nlohmann::json& d = (*docs)[0];
+  EXPECT_EQ(d["a"], 1);
+  EXPECT_EQ(d["b"], "1");
+  EXPECT_EQ(d["c"], true);
+  EXPECT_EQ(d["d"], "false");
+  EXPECT_TRUE(d["e"].is_null());
+  EXPECT_EQ(d["f"], 2.5);
+  EXPECT_EQ(d["g"], "512m");
+  EXPECT_EQ(d["h"], nlohmann::json::array({"x", 2}));
+  EXPECT_EQ(d["i"]["nested"], true) << "YAML 1.1, as kubectl reads it";
+  EXPECT_EQ((*docs)[1]["second"], "doc");
+}
+
+TEST(YamlToJsonTest, MalformedYamlNamesTheLine) {
+  auto docs = YamlToJson("a: [1, 2\nb: 3\n");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_NE(docs.status().message().find("line"), std::string::npos) << docs.status().message();
 }
 
 }  // namespace

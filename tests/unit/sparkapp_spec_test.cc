@@ -231,3 +231,47 @@ TEST(TimeTest, ParsesApiTimestamps) {
 
 }  // namespace
 }  // namespace ember::sparkapp
+
+#include "operator/controller/compact_cache.h"
+
+namespace ember::sparkapp {
+namespace {
+
+TEST(CompactCacheTest, KeepsIdentityOutsideAndTheObjectInside) {
+  json app = {{"apiVersion", "ember.dev/v1alpha1"},
+              {"kind", "SparkApplication"},
+              {"metadata",
+               {{"name", "pi"}, {"namespace", "jobs"}, {"uid", "u"}, {"resourceVersion", "7"},
+                {"managedFields", json::array({{{"manager", "kubectl"}}})},
+                {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{...}"}, {"keep", "me"}}}}},
+              {"spec", {{"image", "x"}}},
+              {"status", {{"applicationState", {{"state", "RUNNING"}}}}}};
+  const json cached = CompactApplication(json(app));
+  EXPECT_EQ(cached["metadata"]["name"], "pi");
+  EXPECT_EQ(cached["metadata"]["resourceVersion"], "7");
+  EXPECT_EQ(CachedState(cached), "RUNNING");
+  const json back = Expand(cached);
+  EXPECT_EQ(back["spec"], app["spec"]);
+  EXPECT_EQ(back["status"], app["status"]);
+  EXPECT_FALSE(back["metadata"].contains("managedFields"));
+  EXPECT_EQ(back["metadata"]["annotations"], json({{"keep", "me"}}));
+  EXPECT_EQ(CachedState(CompactApplication({{"metadata", {{"name", "new"}}}})), "NEW");
+}
+
+TEST(CompactCacheTest, PodsKnowTheirOwner) {
+  json pod = {{"metadata",
+               {{"name", "pi-driver"}, {"namespace", "jobs"}, {"uid", "p"}, {"resourceVersion", "9"},
+                {"ownerReferences", {{{"apiVersion", "ember.dev/v1alpha1"}, {"kind", "SparkApplication"},
+                                      {"name", "pi"}, {"uid", "u"}}}}}},
+              {"spec", {{"containers", json::array()}}},
+              {"status", {{"phase", "Running"}}}};
+  const json cached = CompactPod(json(pod));
+  EXPECT_EQ(CachedOwner(cached), "jobs/pi");
+  EXPECT_EQ(Expand(cached)["status"]["phase"], "Running");
+  EXPECT_FALSE(Expand(cached).contains("spec"));
+  pod["metadata"]["ownerReferences"][0]["kind"] = "Job";
+  EXPECT_EQ(CachedOwner(CompactPod(std::move(pod))), "");
+}
+
+}  // namespace
+}  // namespace ember::sparkapp

@@ -1,5 +1,6 @@
 #include "operator/kube/client/client.h"
 
+#include <cstdlib>
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -176,8 +177,9 @@ struct Client::Impl {
   }
 
   ApiResult<json> Do(const HttpRequest& request, const CallOptions& options) {
-    ExponentialBackoff backoff(
-        ExponentialBackoff::Options{config.retry_min_delay, config.retry_max_delay, 2.0, 0.5, 0});
+    // Made at the first failure: seeding it reads the random device, which
+    // is not worth doing for every request that succeeds.
+    std::optional<ExponentialBackoff> backoff;
     http_client::http_client* client = ClientFor(options.timeout);
     const int max_retries = options.max_retries.value_or(config.max_retries);
     bool reauthenticated = false;
@@ -211,8 +213,12 @@ struct Client::Impl {
         }
       }
       const int http_code = sent.ok() ? sent->code : 0;
+      if (!backoff) {
+        backoff.emplace(
+            ExponentialBackoff::Options{config.retry_min_delay, config.retry_max_delay, 2.0, 0.5, 0});
+      }
       RetryDecision decision = DecideRetry(attempt, max_retries, request.method, http_code,
-                                           sent.ok() ? sent->retry_after : std::nullopt, &backoff);
+                                           sent.ok() ? sent->retry_after : std::nullopt, &*backoff);
       if (!decision.retry) {
         if (!sent.ok()) return sent.error();
         return ApiErrorFromResponse(sent->code, sent->body);
@@ -225,6 +231,11 @@ struct Client::Impl {
     }
   }
 };
+
+void SkipSystemCaBundle(const ClientConfig& config) {
+  if (config.ca_pem.empty()) return;
+  ::setenv("SSL_CERT_FILE", "/dev/null", /*overwrite=*/1);
+}
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;

@@ -86,6 +86,17 @@ class RequestObserver {
   virtual void OnRequest(std::string_view verb, int http_code, double seconds) = 0;
 };
 
+// For a process whose only TLS peer is an API server with a CA of its own
+// (config.ca_pem): stops OpenSSL from loading the system CA bundle into
+// every new connection. cpprestsdk calls set_default_verify_paths for each
+// connection, and OpenSSL 3 takes tens of milliseconds to parse the ~140
+// certificates of Debian's bundle each time, which dominated the operator's
+// CPU when it opened connections for parallel requests. It points
+// SSL_CERT_FILE at an empty file (overriding any setting: the process trusts
+// only the configured CA for the API server, and nothing else); call
+// it from main() before any thread starts, and only when `config` has a CA.
+void SkipSystemCaBundle(const ClientConfig& config);
+
 class Client {
  public:
   // Validates the configuration (server URL, PEM material) up front.
