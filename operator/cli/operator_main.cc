@@ -13,6 +13,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "common/duration.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
@@ -32,7 +33,6 @@ using ember::Status;
 
 constexpr int kUsageError = 2;
 constexpr int kMaxPort = 65535;
-constexpr std::chrono::seconds kApiCheckFor{30};
 
 int Fail(int code, const std::string& message) {
   std::fprintf(stderr, "ember-operator: error: %s\n", message.c_str());
@@ -84,8 +84,8 @@ std::string DefaultLeaseNamespace(const ember::kube::ClientConfig& config) {
 // The API server answers and serves the SparkApplication API: the CRD is
 // installed. Transient failures are retried for a while; a missing CRD or
 // refused credentials are reported at once.
-Status CheckApi(ember::kube::Client* client, std::stop_token stop) {
-  const auto deadline = std::chrono::steady_clock::now() + kApiCheckFor;
+Status CheckApi(ember::kube::Client* client, std::chrono::milliseconds wait, std::stop_token stop) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   ember::kube::HttpRequest request{"GET", "/apis/ember.dev/v1alpha1", {}, {}, {}, "get"};
   ember::kube::CallOptions call;
   call.max_retries = 0;
@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
           {"health-port", "PORT", "/healthz and /readyz port; -1 off (default 8081)"},
           {"log-level", "LEVEL", "debug, info, warning, error or off (default info)"},
           {"log-format", "FORMAT", "json or text (default json)"},
+          {"startup-timeout", "DURATION", "how long to wait for the API server at start (default 30s)"},
           {"version", "", "print the version and exit"},
           {"help", "", "print this help and exit"},
       });
@@ -209,6 +210,12 @@ int main(int argc, char** argv) {
       *target = *d;
     }
   }
+  std::chrono::milliseconds startup_timeout{30'000};
+  if (auto v = flags.Get("startup-timeout")) {
+    auto d = ember::ParseDuration(*v, "--startup-timeout");
+    if (!d.ok()) return Fail(kUsageError, d.status().message());
+    startup_timeout = *d;
+  }
   const std::string bind = flags.GetOr("metrics-bind-address", "0.0.0.0");
   int metrics_port = 8080;
   int health_port = 8081;
@@ -240,7 +247,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<ember::kube::Client> client = std::move(*client_or);
   ember::sparkapp::OperatorMetrics metrics;
   client->SetObserver(&metrics);
-  if (Status st = CheckApi(client.get(), stop.get_token()); !st.ok()) return Fail(1, st.message());
+  if (Status st = CheckApi(client.get(), startup_timeout, stop.get_token()); !st.ok()) {
+    return Fail(1, st.message());
+  }
 
   ember::kube::EventRecorder recorder(client.get(), "ember-operator");
   ember::kube::EventQueue events(&recorder);

@@ -253,6 +253,13 @@ TEST_F(OperatorTest, RunToCompletion) {
   for (const char* r : {"SparkApplicationSubmitted", "SparkDriverRunning", "SparkDriverCompleted"}) {
     EXPECT_NE(std::find(reasons.begin(), reasons.end(), r), reasons.end()) << r;
   }
+  // What a user sees: the CRD's printer columns.
+  auto table = ember::testing::RunProcess(
+      {"/usr/bin/kubectl", "--kubeconfig=" + ControlPlane::KubeconfigPath(), "-n", ns_, "get", "sparkapp", "pi"});
+  ASSERT_TRUE(table.Exited(0)) << table.Describe();
+  EXPECT_EQ(table.out.substr(0, table.out.find('\n')).find("NAME   STATE       ATTEMPTS   EXECUTORS   DRIVER      AGE"), 0u)
+      << table.out;
+  EXPECT_NE(table.out.find("pi     COMPLETED   1          0/2         pi-driver"), std::string::npos) << table.out;
   const std::string metrics = op.Metrics();
   EXPECT_NE(metrics.find("ember_operator_applications{state=\"COMPLETED\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("ember_operator_submissions_total 1"), std::string::npos);
@@ -563,6 +570,66 @@ TEST_F(OperatorTest, OnlyTheLeaderWritesAndTheOtherTakesOver) {
   ASSERT_TRUE(Eventually([&] { return second.Metrics().find("ember_operator_is_leader 1") != std::string::npos; }));
   Create("two");
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "two", "SUBMITTED"));
+}
+
+}  // namespace
+}  // namespace ember::kube::testing
+
+namespace ember::kube::testing {
+namespace {
+
+// ember-operator's own bad input: flags, no cluster, an unreachable or
+// unwelcoming API server. Each ends it with one line naming the problem.
+TEST(OperatorCliTest, BadInputEndsItWithAClearError) {
+  using ember::testing::RunProcess;
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    int exit_code;
+    std::string message;
+  };
+  const std::string dir = ember::testing::MakeTempDir("ember-opcli");
+  struct Cleanup {
+    std::string path;
+    ~Cleanup() { std::filesystem::remove_all(path); }
+  } cleanup{dir};
+  const int closed_port = ember::testing::PickFreePort();
+  // A kubeconfig naming a port where nothing listens.
+  std::string unreachable = ReadFileToString(ControlPlane::KubeconfigPath()).value();
+  const size_t at = unreachable.find("https://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos);
+  const size_t end = unreachable.find('\n', at);
+  unreachable.replace(at, end - at, "https://127.0.0.1:" + std::to_string(closed_port));
+  ember::testing::WriteFileOrDie(dir + "/unreachable", unreachable);
+  // A kubeconfig without credentials: the API server refuses it.
+  std::string anonymous = ReadFileToString(ControlPlane::KubeconfigPath()).value();
+  anonymous = anonymous.substr(0, anonymous.find("users:")) +
+              "users:\n- name: admin\n  user:\n    token: not-a-valid-token\n" +
+              anonymous.substr(anonymous.find("contexts:"));
+  ember::testing::WriteFileOrDie(dir + "/anonymous", anonymous);
+  const std::vector<Case> cases = {
+      {{"--workers=0"}, {}, 2, "invalid --workers '0'"},
+      {{"--leader-elect=maybe"}, {}, 2, "invalid --leader-elect 'maybe': expected true or false"},
+      {{"--namespaces=Bad_NS"}, {}, 2, "invalid --namespaces entry 'Bad_NS'"},
+      {{"--lease-duration=soon"}, {}, 2, "--lease-duration: invalid value 'soon'"},
+      {{"--metrics-port=70000"}, {}, 2, "invalid --metrics-port '70000'"},
+      {{"--log-format=xml"}, {}, 2, "invalid --log-format 'xml'"},
+      {{"--bogus"}, {}, 2, "unknown option '--bogus'"},
+      {{"stray"}, {}, 2, "unexpected argument 'stray'"},
+      {{"--kubeconfig=" + dir + "/missing"}, {}, 1, "no Kubernetes configuration"},
+      {{"--kubeconfig=" + dir + "/unreachable", "--startup-timeout=1s", "--metrics-port=-1", "--health-port=-1"},
+       {}, 1, "cannot reach the Kubernetes API server at https://127.0.0.1:" + std::to_string(closed_port)},
+      {{"--kubeconfig=" + dir + "/anonymous", "--metrics-port=-1", "--health-port=-1"}, {}, 1,
+       "the API server at https://127.0.0.1:" + std::to_string(ControlPlane::ApiServerPort()) + " refused the operator's credentials"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {EMBER_OPERATOR_BINARY};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto result = RunProcess(argv, c.env, std::chrono::seconds(60));
+    EXPECT_TRUE(result.Exited(c.exit_code)) << c.args[0] << "\n" << result.Describe();
+    EXPECT_NE(result.err.find("ember-operator: error: " + c.message), std::string::npos)
+        << c.args[0] << "\n" << result.err;
+  }
 }
 
 }  // namespace
