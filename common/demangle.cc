@@ -7,11 +7,14 @@
 
 namespace ember {
 
-std::string DemangledName(const std::type_info& type) {
+std::string DemangledName(const std::type_info& type) { return DemangledName(type.name()); }
+
+std::string DemangledName(const char* mangled) {
+  if (mangled == nullptr) return "(none)";
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(type.name());
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                             std::free);
+  return status == 0 && out ? std::string(out.get()) : std::string(mangled);
 }
 
 }  // namespace ember

@@ -8,5 +8,7 @@
 namespace ember {
 
 std::string DemangledName(const std::type_info& type);
+// The same for a mangled name, as typeid(T).name() gives it.
+std::string DemangledName(const char* mangled);
 
 }  // namespace ember

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <sstream>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "ember/function.h"
 
@@ -16,7 +16,7 @@ namespace {
 
 struct Registry {
   std::mutex mu;
-  std::unordered_set<uintptr_t> invokers;  // absolute addresses
+  std::unordered_map<uintptr_t, InvokerSignature> invokers;  // by absolute address
   uintptr_t app_base = 0;
 };
 
@@ -53,10 +53,10 @@ const char* LibraryName(Library library) {
 
 }  // namespace
 
-bool RegisterInvoker(const void* fn) noexcept {
+bool RegisterInvoker(const void* fn, const InvokerSignature& signature) noexcept {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.invokers.insert(reinterpret_cast<uintptr_t>(fn));
+  r.invokers[reinterpret_cast<uintptr_t>(fn)] = signature;
   return true;
 }
 
@@ -85,7 +85,7 @@ FnRef FnRefOf(const void* fn) {
   std::abort();
 }
 
-Result<const void*> ResolveFn(const FnRef& ref) {
+Result<ResolvedFn> ResolveFn(const FnRef& ref) {
   Registry& r = GetRegistry();
   uintptr_t base = 0;
   {
@@ -102,14 +102,15 @@ Result<const void*> ResolveFn(const FnRef& ref) {
   }
   const uintptr_t address = base + ref.offset;
   std::lock_guard<std::mutex> lock(r.mu);
-  if (r.invokers.count(address) == 0) {
+  auto it = r.invokers.find(address);
+  if (it == r.invokers.end()) {
     std::ostringstream msg;
     msg << "task refers to offset 0x" << std::hex << ref.offset << " of the "
         << LibraryName(ref.library)
         << ", which is not an Ember operator (is the executor running the same library?)";
     return InvalidArgumentError(msg.str());
   }
-  return reinterpret_cast<const void*>(address);
+  return ResolvedFn{reinterpret_cast<const void*>(address), it->second};
 }
 
 }  // namespace ember::internal

@@ -35,7 +35,7 @@ void RunTextFile(TaskContext& tc, const NodeView& node, uint32_t partition, Eras
   if (!split.ok()) Fail(split.status().WithContext("textFile split"));
   auto reader = textio::LineReader::Open(*split);
   if (!reader.ok()) Fail(reader.status());
-  auto& down = static_cast<Consumer<std::string>&>(out);
+  auto& down = As<std::string>(out);
   std::string line;
   std::string_view view;
   uint64_t records = 0;
@@ -52,7 +52,7 @@ void RunRange(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedC
   auto spec = DecodeFromString<std::tuple<int64_t, int64_t, uint64_t>>(tc.Payload(node, partition));
   if (!spec.ok()) Fail(spec.status().WithContext("range slice"));
   auto [value, step, count] = *spec;
-  auto& down = static_cast<Consumer<int64_t>&>(out);
+  auto& down = As<int64_t>(out);
   uint64_t v = static_cast<uint64_t>(value);
   for (uint64_t i = 0; i < count; ++i) {
     int64_t record = static_cast<int64_t>(v);
@@ -62,9 +62,13 @@ void RunRange(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedC
   tc.counters().records_in += count;
 }
 
-const bool kRegistered = RegisterInvoker(reinterpret_cast<const void*>(&RunUnion)) &&
-                         RegisterInvoker(reinterpret_cast<const void*>(&RunTextFile)) &&
-                         RegisterInvoker(reinterpret_cast<const void*>(&RunRange));
+const bool kRegistered =
+    RegisterInvoker(reinterpret_cast<const void*>(&RunUnion),
+                    InvokerSignature{InvokerSignature::Kind::kNode, kSameAsParents, kSameAsParents,
+                                     kAnyParents}) &&
+    RegisterInvoker(reinterpret_cast<const void*>(&RunTextFile),
+                    NodeSignature<std::string, void>::Get()) &&
+    RegisterInvoker(reinterpret_cast<const void*>(&RunRange), NodeSignature<int64_t, void>::Get());
 
 std::string PartName(uint32_t partition) {
   char name[32];

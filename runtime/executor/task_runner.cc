@@ -1,6 +1,7 @@
 #include "runtime/executor/task_runner.h"
 
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -47,10 +48,31 @@ internal::FnRef FromProto(const proto::FnRef& ref) {
   return {static_cast<internal::Library>(ref.library()), ref.offset()};
 }
 
+using Kind = internal::InvokerSignature::Kind;
+
+const char* KindName(Kind kind) {
+  switch (kind) {
+    case Kind::kNode: return "a node";
+    case Kind::kShuffleWriter: return "a shuffle writer";
+    case Kind::kResult: return "a result sink";
+  }
+  return "an unknown invoker";
+}
+
+bool SameType(const char* a, const char* b) {
+  return a != nullptr && b != nullptr && std::strcmp(a, b) == 0;
+}
+
+// Resolves `ref` to an invoker of `kind`; `what` names it in errors.
 template <typename Fn>
-Result<Fn> Resolve(const proto::FnRef& ref) {
-  ASSIGN_OR_RETURN(const void* address, internal::ResolveFn(FromProto(ref)));
-  return reinterpret_cast<Fn>(const_cast<void*>(address));
+Result<std::pair<Fn, internal::InvokerSignature>> Resolve(const proto::FnRef& ref, Kind kind,
+                                                          const std::string& what) {
+  ASSIGN_OR_RETURN(internal::ResolvedFn fn, internal::ResolveFn(FromProto(ref)));
+  if (fn.signature.kind != kind) {
+    return InvalidArgumentError(what + " names " + KindName(fn.signature.kind) + ", not " +
+                                KindName(kind));
+  }
+  return std::pair{reinterpret_cast<Fn>(const_cast<void*>(fn.address)), fn.signature};
 }
 
 class TaskRun final : public internal::TaskContext {
@@ -68,6 +90,7 @@ class TaskRun final : public internal::TaskContext {
     }
     views_.resize(n);
     runs_.resize(n);
+    outputs_.assign(n, nullptr);
     for (int i = 0; i < n; ++i) {
       const proto::Node& node = task_.nodes(i);
       const std::string where = "node " + std::to_string(i);
@@ -81,7 +104,9 @@ class TaskRun final : public internal::TaskContext {
                                       " does not precede it");
         }
       }
-      ASSIGN_OR_RETURN(runs_[i], Resolve<internal::NodeRunFn>(node.run()));
+      ASSIGN_OR_RETURN(auto resolved, Resolve<internal::NodeRunFn>(node.run(), Kind::kNode, where));
+      runs_[i] = resolved.first;
+      RETURN_IF_ERROR(CheckNodeTypes(i, node, resolved.second));
       NodeView& v = views_[i];
       v.index = static_cast<uint32_t>(i);
       v.capture = node.capture();
@@ -90,6 +115,45 @@ class TaskRun final : public internal::TaskContext {
           std::span<const uint32_t>(node.parent_partitions().data(), node.parent_partitions_size());
       v.num_partitions = node.num_partitions();
       v.shuffle_id = node.shuffle_id();
+    }
+    return Status::Ok();
+  }
+
+  // A node reads what its parents produce and takes as many parents as it
+  // was built for; anything else is a planner or wire fault.
+  Status CheckNodeTypes(int i, const proto::Node& node, const internal::InvokerSignature& sig) {
+    const std::string where = "node " + std::to_string(i);
+    const int parents = node.parents_size();
+    if (sig.parents == internal::kAnyParents ? parents < 1 : parents != sig.parents) {
+      return InvalidArgumentError(where + " has " + std::to_string(parents) + " parents; its operator takes " +
+                                  (sig.parents == internal::kAnyParents ? std::string("one or more")
+                                                                        : std::to_string(sig.parents)));
+    }
+    const char* parents_make = parents > 0 ? outputs_[node.parents(0)] : nullptr;
+    for (uint32_t parent : node.parents()) {
+      if (!SameType(outputs_[parent], parents_make)) {
+        return InvalidArgumentError(where + ": its parents produce different records (" +
+                                    DemangledName(parents_make) + ", " +
+                                    DemangledName(outputs_[parent]) + ")");
+      }
+      const bool any = SameType(sig.input, internal::kSameAsParents);
+      if (!any && !SameType(sig.input, outputs_[parent])) {
+        return InvalidArgumentError(where + " reads " + DemangledName(sig.input) + " but node " +
+                                    std::to_string(parent) + " produces " +
+                                    DemangledName(outputs_[parent]));
+      }
+    }
+    outputs_[i] = SameType(sig.output, internal::kSameAsParents) ? parents_make : sig.output;
+    return Status::Ok();
+  }
+
+  // The sink reads what the top node produces.
+  Status CheckSinkInput(const internal::InvokerSignature& sig) const {
+    const char* top = outputs_[task_.top()];
+    if (!SameType(sig.input, top)) {
+      return InvalidArgumentError("the task's " + std::string(KindName(sig.kind)) + " reads " +
+                                  DemangledName(sig.input) + " but its top node produces " +
+                                  DemangledName(top));
     }
     return Status::Ok();
   }
@@ -166,19 +230,20 @@ class TaskRun final : public internal::TaskContext {
     if (task_.has_shuffle_map()) {
       const proto::ShuffleMapSink& sink = task_.shuffle_map();
       if (sink.num_reducers() == 0) Fail(InvalidArgumentError("shuffle with zero reducers"));
-      auto write = Resolve<internal::ShuffleWriteFn>(sink.write());
+      auto write = Resolve<internal::ShuffleWriteFn>(sink.write(), Kind::kShuffleWriter, "the shuffle sink");
       if (!write.ok()) Fail(write.status());
-      (*write)(*this, views_[task_.top()], task_.partition(), sink.capture(), sink.num_reducers());
+      if (Status st = CheckSinkInput(write->second); !st.ok()) Fail(st);
+      write->first(*this, views_[task_.top()], task_.partition(), sink.capture(), sink.num_reducers());
       // Reducers expect an output from every map task, even an empty one.
       if (!writer_) OpenWriter();
       auto sizes = writer_->Commit();
       if (!sizes.ok()) Fail(sizes.status());
       for (uint64_t size : *sizes) status.add_reducer_bytes(size);
     } else if (task_.has_result()) {
-      auto run = Resolve<internal::ResultFn>(task_.result().run());
+      auto run = Resolve<internal::ResultFn>(task_.result().run(), Kind::kResult, "the result sink");
       if (!run.ok()) Fail(run.status());
-      status.set_result(
-          (*run)(*this, views_[task_.top()], task_.partition(), task_.result().capture()));
+      if (Status st = CheckSinkInput(run->second); !st.ok()) Fail(st);
+      status.set_result(run->first(*this, views_[task_.top()], task_.partition(), task_.result().capture()));
     } else {
       Fail(InvalidArgumentError("task has no sink"));
     }
@@ -199,6 +264,7 @@ class TaskRun final : public internal::TaskContext {
   const TaskEnvironment& env_;
   std::vector<NodeView> views_;
   std::vector<internal::NodeRunFn> runs_;
+  std::vector<const char*> outputs_;  // record type each node produces
   std::unique_ptr<shuffle::ShuffleFileWriter> writer_;
 };
 

@@ -1,10 +1,10 @@
 // Broadcast variables: read-only values shipped once to every executor.
 //
-// Closures may only capture trivially copyable state; anything larger
-// (a dictionary, a lookup table) goes through ctx.broadcast(value), which
-// returns a small Broadcast<T> handle that closures capture by value. On an
-// executor, value() fetches the encoded value from the driver on first use,
-// decodes it once per process and caches it.
+// A large value (a dictionary, a lookup table) goes through
+// ctx.broadcast(value), which returns a small Broadcast<T> handle; pass the
+// handle to a function with ember::with(handle, fn). On an executor,
+// value() fetches the encoded value from the driver on first use, decodes it
+// once per process and caches it. The handle encodes as its id.
 //
 // Thread-safety: value() may be called concurrently from task threads.
 #pragma once
@@ -61,6 +61,17 @@ class Broadcast {
   uint64_t id_ = 0;
   mutable const T* cached_ = nullptr;
   mutable uint64_t cached_token_ = 0;
+};
+
+template <typename T>
+struct Codec<Broadcast<T>> {
+  static void Encode(RecordWriter& w, const Broadcast<T>& b) { Codec<uint64_t>::Encode(w, b.id()); }
+  static Status Decode(RecordReader& r, Broadcast<T>& b) {
+    uint64_t id = 0;
+    RETURN_IF_ERROR(Codec<uint64_t>::Decode(r, id));
+    b = Broadcast<T>(id);
+    return Status::Ok();
+  }
 };
 
 }  // namespace ember

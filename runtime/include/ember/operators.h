@@ -65,6 +65,7 @@ class Emitter {
 
 template <typename In, typename Out, typename F>
 struct MapStep {
+  using Fn = F;
   F f;
   void Apply(In& v, Consumer<Out>& down) {
     Out out = f(std::move(v));
@@ -74,6 +75,7 @@ struct MapStep {
 
 template <typename In, typename Out, typename F, bool kEmitter>
 struct FlatMapStep {
+  using Fn = F;
   F f;
   void Apply(In& v, Consumer<Out>& down) {
     if constexpr (kEmitter) {
@@ -90,6 +92,7 @@ struct FlatMapStep {
 
 template <typename In, typename F>
 struct FilterStep {
+  using Fn = F;
   F f;
   void Apply(In& v, Consumer<In>& down) {
     if (f(static_cast<const In&>(v))) down.Push(v);
@@ -98,6 +101,7 @@ struct FilterStep {
 
 template <typename K, typename V, typename W, typename F>
 struct MapValuesStep {
+  using Fn = F;
   F f;
   void Apply(std::pair<K, V>& v, Consumer<std::pair<K, W>>& down) {
     std::pair<K, W> out(std::move(v.first), f(std::move(v.second)));
@@ -107,6 +111,7 @@ struct MapValuesStep {
 
 template <typename T, typename K, typename F>
 struct KeyByStep {
+  using Fn = F;
   F f;
   void Apply(T& v, Consumer<std::pair<K, T>>& down) {
     K key = f(static_cast<const T&>(v));
@@ -120,8 +125,9 @@ struct KeyByStep {
 template <typename In, typename Out, typename Step>
 struct PipeOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run>::value;
-    CapturedFn<Step> step(node.capture);
+    (void)Registered<&Run, NodeSignature<Out, In>>::value;
+    CapturedFn<typename Step::Fn> fn(node.capture);
+    Step step{fn.get()};
     class Adapter final : public Consumer<In> {
      public:
       Adapter(Step& s, Consumer<Out>& d) : step_(s), down_(d) {}
@@ -130,7 +136,7 @@ struct PipeOp {
      private:
       Step& step_;
       Consumer<Out>& down_;
-    } adapter(step.get(), static_cast<Consumer<Out>&>(out));
+    } adapter(step, As<Out>(out));
     tc.RunParent(node, 0, partition, adapter);
   }
 };
@@ -145,11 +151,11 @@ class VectorConsumer final : public Consumer<T> {
 template <typename In, typename Out, typename F>
 struct MapPartitionsOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, NodeSignature<Out, In>>::value;
     CapturedFn<F> f(node.capture);
+    auto& down = As<Out>(out);
     VectorConsumer<In> all;
     tc.RunParent(node, 0, partition, all);
-    auto& down = static_cast<Consumer<Out>&>(out);
     for (auto&& x : f.get()(std::move(all.items))) {
       Out value(std::move(x));
       down.Push(value);
@@ -163,8 +169,8 @@ struct MapPartitionsOp {
 template <typename T>
 struct DecodeSourceOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run>::value;
-    auto& down = static_cast<Consumer<T>&>(out);
+    (void)Registered<&Run, NodeSignature<T, void>>::value;
+    auto& down = As<T>(out);
     RecordReader reader(tc.Payload(node, partition));
     while (!reader.AtEnd()) {
       T value;
@@ -383,7 +389,7 @@ template <typename K, typename V, typename F>
 struct CombineWriteOp {
   static void Write(TaskContext& tc, const NodeView& top, uint32_t partition,
                     std::string_view capture, uint32_t reducers) {
-    (void)Registered<&Write>::value;
+    (void)Registered<&Write, WriterSignature<std::pair<K, V>>>::value;
     CapturedFn<F> f(capture);
     class Combiner final : public Consumer<std::pair<K, V>> {
      public:
@@ -405,7 +411,7 @@ template <typename K, typename V>
 struct HashWriteOp {
   static void Write(TaskContext& tc, const NodeView& top, uint32_t partition, std::string_view,
                     uint32_t reducers) {
-    (void)Registered<&Write>::value;
+    (void)Registered<&Write, WriterSignature<std::pair<K, V>>>::value;
     class Partitioner final : public Consumer<std::pair<K, V>> {
      public:
       explicit Partitioner(uint32_t n) : blocks(n), reducers_(n) {}
@@ -426,7 +432,7 @@ template <typename T>
 struct RoundRobinWriteOp {
   static void Write(TaskContext& tc, const NodeView& top, uint32_t partition, std::string_view,
                     uint32_t reducers) {
-    (void)Registered<&Write>::value;
+    (void)Registered<&Write, WriterSignature<T>>::value;
     class Spreader final : public Consumer<T> {
      public:
       Spreader(uint32_t n, uint32_t start) : blocks(n), reducers_(n), next_(start % n) {}
@@ -459,8 +465,9 @@ void DecodeBlock(std::string_view block, Fn&& fn) {
 template <typename K, typename V, typename F>
 struct CombineReadOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, NodeSignature<std::pair<K, V>, void>>::value;
     CapturedFn<F> f(node.capture);
+    auto& down = As<std::pair<K, V>>(out);
     CombineTable<K, V> table;
     tc.ReadShuffle(node.shuffle_id, partition, [&](std::string_view block) {
       DecodeBlock<std::pair<K, V>>(block, [&](std::pair<K, V>& kv) {
@@ -468,7 +475,6 @@ struct CombineReadOp {
         table.Combine(kv, f.get());
       });
     });
-    auto& down = static_cast<Consumer<std::pair<K, V>>&>(out);
     table.Drain([&](std::pair<K, V>& kv) { down.Push(kv); });
   }
 };
@@ -476,7 +482,8 @@ struct CombineReadOp {
 template <typename K, typename V>
 struct GroupReadOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, NodeSignature<std::pair<K, std::vector<V>>, void>>::value;
+    auto& down = As<std::pair<K, std::vector<V>>>(out);
     CombineMap<K, std::vector<V>> groups;
     tc.ReadShuffle(node.shuffle_id, partition, [&](std::string_view block) {
       DecodeBlock<std::pair<K, V>>(block, [&](std::pair<K, V>& kv) {
@@ -484,7 +491,6 @@ struct GroupReadOp {
         groups[std::move(kv.first)].push_back(std::move(kv.second));
       });
     });
-    auto& down = static_cast<Consumer<std::pair<K, std::vector<V>>>&>(out);
     Drain(groups, [&](std::pair<K, std::vector<V>>& kv) { down.Push(kv); });
   }
 };
@@ -492,8 +498,8 @@ struct GroupReadOp {
 template <typename T>
 struct PlainReadOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run>::value;
-    auto& down = static_cast<Consumer<T>&>(out);
+    (void)Registered<&Run, NodeSignature<T, void>>::value;
+    auto& down = As<T>(out);
     tc.ReadShuffle(node.shuffle_id, partition, [&](std::string_view block) {
       DecodeBlock<T>(block, [&](T& v) {
         ++tc.counters().records_in;
@@ -509,7 +515,7 @@ template <typename T>
 struct CollectSink {
   static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
                          std::string_view) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, ResultSignature<T>>::value;
     class Collector final : public Consumer<T> {
      public:
       void Push(T& v) override {
@@ -530,7 +536,7 @@ template <typename T>
 struct CountSink {
   static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
                          std::string_view) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, ResultSignature<T>>::value;
     class Counter final : public Consumer<T> {
      public:
       void Push(T&) override { ++count; }
@@ -545,7 +551,7 @@ template <typename T, typename F>
 struct ReduceSink {
   static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
                          std::string_view capture) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, ResultSignature<T>>::value;
     CapturedFn<F> f(capture);
     class Reducer final : public Consumer<T> {
      public:
@@ -567,7 +573,7 @@ template <typename T>
 struct TakeSink {
   static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
                          std::string_view capture) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, ResultSignature<T>>::value;
     auto limit = DecodeFromString<uint64_t>(capture);
     if (!limit.ok()) Fail(limit.status().WithContext("take: bad limit"));
     class Taker final : public Consumer<T> {
@@ -631,7 +637,7 @@ template <typename T>
 struct SaveTextSink {
   static std::string Run(TaskContext& tc, const NodeView& top, uint32_t partition,
                          std::string_view capture) {
-    (void)Registered<&Run>::value;
+    (void)Registered<&Run, ResultSignature<T>>::value;
     auto dir = DecodeFromString<std::string>(capture);
     if (!dir.ok()) Fail(dir.status().WithContext("saveAsTextFile: bad output path"));
     TextPartWriter writer(*dir, partition, tc.attempt());

@@ -4,8 +4,9 @@
 // run a job. Every operation here instantiates, inside the application
 // library, the invoker templates of ember/operators.h that executors call.
 //
-// Functions passed to operations are ordinary lambdas or functors whose
-// captures are trivially copyable (checked at compile time); share larger
+// Functions passed to operations are lambdas or functors that capture
+// nothing (checked at compile time): they run in other processes. State
+// they need travels with ember::with(state, fn) (ember/function.h); large
 // state through Context::broadcast.
 //
 // Thread-safety: RDD handles are values; build and act on them from the
@@ -33,6 +34,10 @@ class RDD {
                 "Ember: RDD records must be encodable: arithmetic types, std::string, std::pair, "
                 "std::tuple, std::vector, std::optional, or a struct that opts in with "
                 "EMBER_FIELDS(...)");
+  static_assert(OwnsBytes<T>,
+                "Ember: RDD records and keys must own their bytes: a std::string_view, span or "
+                "pointer would point into a buffer that is reused once the record moves on (a "
+                "shuffle block, a line buffer); use std::string or std::vector instead");
 
  public:
   using value_type = T;
@@ -275,7 +280,7 @@ class RDD {
   RDD<U> Pipe(const char* name, Step step) const {
     auto node = NewNode(name);
     node->run = internal::RefOf<&internal::PipeOp<T, U, Step>::Run>();
-    node->capture = internal::CaptureBytes(step);
+    node->capture = internal::CaptureBytes(step.f);
     node->parents = {node_};
     node->num_partitions = node_->num_partitions;
     return RDD<U>(ctx_, std::move(node));
@@ -331,6 +336,9 @@ class RDD {
 template <typename T>
 RDD<T> Context::parallelize(std::vector<T> data, uint32_t num_slices) {
   static_assert(Encodable<T>, "Ember: parallelize needs encodable records");
+  static_assert(OwnsBytes<T>,
+                "Ember: parallelize needs records that own their bytes: use std::string, not "
+                "std::string_view");
   const uint32_t slices = num_slices > 0 ? num_slices : defaultParallelism();
   // Slices are encoded once, here; each task receives only its own.
   auto encoded = std::make_shared<std::vector<std::string>>(slices);
@@ -353,6 +361,8 @@ RDD<T> Context::parallelize(std::vector<T> data, uint32_t num_slices) {
 template <typename T>
 Broadcast<T> Context::broadcast(T value) {
   static_assert(Encodable<T>, "Ember: broadcast values must be encodable");
+  static_assert(OwnsBytes<T>,
+                "Ember: broadcast values must own their bytes: use std::string, not std::string_view");
   const uint64_t id = runner_->NewBroadcastId();
   std::string encoded = EncodeToString(value);
   runner_->RegisterBroadcast(id, std::move(encoded), std::make_shared<T>(std::move(value)));

@@ -39,6 +39,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -328,6 +329,45 @@ concept HasEmberFields = requires(const T& c, T& m) {
   c.ember_fields();
   m.ember_fields();
 };
+
+// Whether a value of T owns the bytes it refers to. A std::string_view, a
+// span or a pointer decoded from a buffer points into that buffer, which is
+// reused once the record moves on (a shuffle block, a read buffer), so such
+// types may be decoded in place but never be RDD records, keys or state.
+namespace record_internal {
+template <class T>
+struct OwnsBytesImpl : std::bool_constant<!std::is_pointer_v<T> && !std::is_reference_v<T>> {};
+template <class T>
+struct OwnsBytesImpl<std::basic_string_view<T>> : std::false_type {};
+template <class T, size_t N>
+struct OwnsBytesImpl<std::span<T, N>> : std::false_type {};
+}  // namespace record_internal
+
+template <class T>
+concept OwnsBytes = record_internal::OwnsBytesImpl<std::remove_cv_t<T>>::value;
+
+namespace record_internal {
+template <class A, class B>
+struct OwnsBytesImpl<std::pair<A, B>> : std::bool_constant<OwnsBytes<A> && OwnsBytes<B>> {};
+template <class... E>
+struct OwnsBytesImpl<std::tuple<E...>> : std::bool_constant<(OwnsBytes<E> && ...)> {};
+template <class T, class Alloc>
+struct OwnsBytesImpl<std::vector<T, Alloc>> : std::bool_constant<OwnsBytes<T>> {};
+template <class T>
+struct OwnsBytesImpl<std::optional<T>> : std::bool_constant<OwnsBytes<T>> {};
+template <class K, class V, class Cmp, class Alloc>
+struct OwnsBytesImpl<std::map<K, V, Cmp, Alloc>> : std::bool_constant<OwnsBytes<K> && OwnsBytes<V>> {};
+template <class K, class V, class H, class Eq, class Alloc>
+struct OwnsBytesImpl<std::unordered_map<K, V, H, Eq, Alloc>>
+    : std::bool_constant<OwnsBytes<K> && OwnsBytes<V>> {};
+template <class Fields>
+struct FieldsOwnBytes : std::false_type {};
+template <class... E>
+struct FieldsOwnBytes<std::tuple<E...>> : std::bool_constant<(OwnsBytes<std::remove_cvref_t<E>> && ...)> {};
+template <class T>
+  requires HasEmberFields<T>
+struct OwnsBytesImpl<T> : FieldsOwnBytes<decltype(std::declval<const T&>().ember_fields())> {};
+}  // namespace record_internal
 
 // ---- Scalars ---------------------------------------------------------------
 

@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
 #include "common/status.h"
 
@@ -28,12 +29,16 @@ namespace ember {
 class ErasedConsumer {
  public:
   virtual ~ErasedConsumer() = default;
+  // The record type the consumer takes, so that a node can check what it
+  // was handed before it pushes anything.
+  virtual const std::type_info& record_type() const = 0;
 };
 
 template <typename T>
 class Consumer : public ErasedConsumer {
  public:
   virtual void Push(T& value) = 0;
+  const std::type_info& record_type() const final { return typeid(T); }
 };
 
 namespace internal {
@@ -50,6 +55,19 @@ class TaskError : public std::runtime_error {
 };
 
 [[noreturn]] inline void Fail(Status status) { throw TaskError(std::move(status)); }
+
+// `out` as a Consumer<T>, or a TaskError naming both types: a node table
+// whose record types do not fit must fail its task, never be read as
+// another type. Checked once per node run, not per record.
+template <typename T>
+Consumer<T>& As(ErasedConsumer& out) {
+  if (out.record_type() != typeid(T)) {
+    Fail(InternalError(std::string("a node producing ") + typeid(T).name() +
+                       " was handed a consumer of " + out.record_type().name() +
+                       ": the task's node table does not match the library"));
+  }
+  return static_cast<Consumer<T>&>(out);
+}
 
 // Thrown by a result sink that has all it needs (take(n)); not an error.
 struct StopPartition {};
@@ -80,6 +98,11 @@ class TaskContext {
   // which must be a Consumer of that node's record type.
   virtual void RunNode(uint32_t index, uint32_t partition, ErasedConsumer& out) = 0;
   void RunParent(const NodeView& node, size_t slot, uint32_t partition, ErasedConsumer& out) {
+    if (slot >= node.parents.size()) {
+      Fail(InvalidArgumentError("node " + std::to_string(node.index) + " has " +
+                                std::to_string(node.parents.size()) + " parents, not " +
+                                std::to_string(slot + 1)));
+    }
     RunNode(node.parents[slot], partition, out);
   }
 

@@ -141,28 +141,29 @@ EMBER_APPLICATION(ctx, args) {
     PrintScalar("count", rdd.count());
     for (const auto& line : rdd.collect()) PrintRecord(line);
   } else if (scenario == "broadcast") {
-    // The dictionary is far larger than a closure may capture; executors
-    // fetch it once through the handle.
+    // The dictionary is too large to send with every task; executors fetch
+    // it once through the handle.
     auto dict = ctx.broadcast(ReadLines(arg(1)));
     auto words = ctx.textFile(arg(2))
-                     .map([dict](const std::string& line) {
+                     .map(ember::with(dict, [](const auto& dict, const std::string& line) {
                        const auto& d = dict.value();
                        const size_t i = std::stoul(line);
                        if (i >= d.size()) throw std::out_of_range("index " + line);
                        return std::pair<std::string, std::string>(line, d[i]);
-                     })
+                     }))
                      .collect();
     for (const auto& [i, w] : words) PrintRecord(i, w);
   } else if (scenario == "reuse") {
     // Every evaluation of the map side leaves a marker; two actions on the
     // same reduceByKey must evaluate it once per partition in total.
-    auto marker_dir = ctx.broadcast(arg(2));
+    const std::string marker_dir = arg(2);
     auto lines = ctx.textFile(arg(1));
     auto counts = lines
-                      .mapPartitions([marker_dir](std::vector<std::string>&& records) {
-                        Mark(marker_dir.value(), "map");
+                      .mapPartitions(ember::with(marker_dir, [](const std::string& dir,
+                                                                std::vector<std::string>&& records) {
+                        Mark(dir, "map");
                         return std::move(records);
-                      })
+                      }))
                       .map([](std::string s) { return std::pair<std::string, int64_t>(s, 1); })
                       .reduceByKey([](int64_t a, int64_t b) { return a + b; });
     PrintScalar("map_partitions", lines.getNumPartitions());
@@ -192,26 +193,27 @@ EMBER_APPLICATION(ctx, args) {
     // executor, scrape metrics) while a phase is running.
     const int64_t records = std::stoll(arg(1));
     const auto slices = static_cast<uint32_t>(std::stoul(arg(2)));
-    const auto map_sleep = std::chrono::microseconds(std::stoll(arg(3)));
-    const auto reduce_sleep = std::chrono::microseconds(std::stoll(arg(4)));
-    auto marker_dir = ctx.broadcast(arg(5));
+    // (marker directory, microseconds to sleep)
+    using Pace = std::pair<std::string, int64_t>;
+    const Pace map_pace{arg(5), std::stoll(arg(3))};
+    const Pace reduce_pace{arg(5), std::stoll(arg(4))};
     auto sums = ctx.range(0, records, 1, slices)
-                    .mapPartitions([marker_dir, map_sleep](std::vector<int64_t>&& values) {
-                      Mark(marker_dir.value(), "map");
+                    .mapPartitions(ember::with(map_pace, [](const Pace& pace, std::vector<int64_t>&& values) {
+                      Mark(pace.first, "map");
                       std::vector<std::pair<int64_t, int64_t>> out;
                       for (int64_t v : values) {
-                        std::this_thread::sleep_for(map_sleep);
+                        std::this_thread::sleep_for(std::chrono::microseconds(pace.second));
                         out.emplace_back(v % 16, v);
                       }
                       return out;
-                    })
+                    }))
                     .reduceByKey([](int64_t a, int64_t b) { return a + b; }, 8)
-                    .mapPartitions([marker_dir, reduce_sleep](
-                                       std::vector<std::pair<int64_t, int64_t>>&& kvs) {
-                      Mark(marker_dir.value(), "reduce");
-                      std::this_thread::sleep_for(reduce_sleep);
+                    .mapPartitions(ember::with(reduce_pace, [](const Pace& pace,
+                                                               std::vector<std::pair<int64_t, int64_t>>&& kvs) {
+                      Mark(pace.first, "reduce");
+                      std::this_thread::sleep_for(std::chrono::microseconds(pace.second));
                       return std::move(kvs);
-                    })
+                    }))
                     .collect();
     for (const auto& [k, s] : sums) PrintRecord(std::to_string(k), std::to_string(s));
   } else {
