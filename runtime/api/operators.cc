@@ -41,7 +41,7 @@ void RunTextFile(TaskContext& tc, const NodeView& node, uint32_t partition, Eras
   uint64_t records = 0;
   while ((*reader)->Next(&view)) {
     line.assign(view);
-    ++records;
+    if (++records % kCancelCheckEvery == 0) tc.CheckCancelled();
     down.Push(line);
   }
   tc.counters().records_in += records;
@@ -55,6 +55,7 @@ void RunRange(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedC
   auto& down = As<int64_t>(out);
   uint64_t v = static_cast<uint64_t>(value);
   for (uint64_t i = 0; i < count; ++i) {
+    if (i % kCancelCheckEvery == kCancelCheckEvery - 1) tc.CheckCancelled();
     int64_t record = static_cast<int64_t>(v);
     down.Push(record);
     v += static_cast<uint64_t>(step);
@@ -80,9 +81,20 @@ constexpr const char* kTemporaryDir = "_temporary";
 
 }  // namespace
 
-FnRef UnionRef() { return FnRefOf(reinterpret_cast<const void*>(&RunUnion)); }
-FnRef TextFileRef() { return FnRefOf(reinterpret_cast<const void*>(&RunTextFile)); }
-FnRef RangeRef() { return FnRefOf(reinterpret_cast<const void*>(&RunRange)); }
+// Computed once: FnRefOf asks the dynamic linker (dladdr), which costs
+// microseconds, and the planner compares against UnionRef for every task.
+FnRef UnionRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunUnion));
+  return ref;
+}
+FnRef TextFileRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunTextFile));
+  return ref;
+}
+FnRef RangeRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunRange));
+  return ref;
+}
 
 TextPartWriter::TextPartWriter(const std::string& dir, uint32_t partition, uint32_t attempt) {
   (void)kRegistered;

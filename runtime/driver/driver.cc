@@ -139,6 +139,7 @@ class LocalBackend final : public scheduler::ExecutorBackend {
     executor_->Launch(task);
     return true;
   }
+  void Kill(uint64_t task_id) override { executor_->Kill(task_id); }
 
  private:
   Executor* executor_;
@@ -152,6 +153,11 @@ class RemoteBackend final : public scheduler::ExecutorBackend {
     proto::DriverMessage msg;
     *msg.mutable_launch_task()->mutable_task() = task;
     return conn_->Send(std::move(msg));
+  }
+  void Kill(uint64_t task_id) override {
+    proto::DriverMessage msg;
+    msg.mutable_kill_task()->set_task_id(task_id);
+    conn_->Send(std::move(msg));
   }
 
  private:
@@ -207,6 +213,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       eo.cores = options_.master.threads;
       eo.local_dir = local_dir_ + "/executor-driver";
       eo.metrics = metrics_.get();
+      eo.can_commit = [this](uint64_t task_id, std::string* reason) {
+        return scheduler_->CanCommit(kLocalExecutorId, task_id, reason);
+      };
       local_executor_ = std::make_unique<Executor>(eo, [this](proto::TaskStatus status) {
         scheduler_->OnTaskStatus(kLocalExecutorId, std::move(status));
       });
@@ -369,6 +378,21 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     } else if (msg.has_stopping()) {
       Touch(executor_id);
       scheduler_->Decommission(executor_id, msg.stopping().reason());
+    } else if (msg.has_commit_request()) {
+      Touch(executor_id);
+      proto::DriverMessage reply;
+      proto::CommitResponse* response = reply.mutable_commit_response();
+      response->set_request_id(msg.commit_request().request_id());
+      std::string reason;
+      response->set_allowed(scheduler_->CanCommit(executor_id, msg.commit_request().task_id(), &reason));
+      response->set_reason(reason);
+      std::shared_ptr<transport::ExecutorConnection> conn;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = connections_.find(executor_id);
+        if (it != connections_.end()) conn = it->second;
+      }
+      if (conn) conn->Send(std::move(reply));
     }
   }
 

@@ -1,8 +1,20 @@
 #include "runtime/executor/executor.h"
 
+#include "runtime/metrics/metrics.h"
+
 #include <algorithm>
 
 namespace ember {
+
+namespace {
+proto::TaskStatus Killed(uint64_t task_id, const std::string& reason) {
+  proto::TaskStatus status;
+  status.set_task_id(task_id);
+  status.set_state(proto::TaskStatus::KILLED);
+  status.set_error(reason);
+  return status;
+}
+}  // namespace
 
 Executor::Executor(Options options, StatusCallback on_status)
     : options_(std::move(options)),
@@ -12,6 +24,7 @@ Executor::Executor(Options options, StatusCallback on_status)
   env_.store = &store_;
   env_.shuffle_client = options_.shuffle_client;
   env_.metrics = options_.metrics;
+  env_.can_commit = options_.can_commit;
   const uint32_t threads = std::max<uint32_t>(1, options_.cores);
   workers_.reserve(threads);
   for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
@@ -27,16 +40,6 @@ Executor::~Executor() {
   for (std::thread& t : workers_) t.join();
   store_.RemoveAll();
 }
-
-namespace {
-proto::TaskStatus Killed(uint64_t task_id, const std::string& reason) {
-  proto::TaskStatus status;
-  status.set_task_id(task_id);
-  status.set_state(proto::TaskStatus::KILLED);
-  status.set_error(reason);
-  return status;
-}
-}  // namespace
 
 void Executor::Launch(proto::TaskDescription task) {
   {
@@ -62,12 +65,25 @@ std::vector<uint64_t> Executor::Drain(std::chrono::milliseconds timeout, const s
   for (const auto& task : queued) on_status_(Killed(task.task_id(), reason));
   lock.lock();
   cv_.wait_for(lock, timeout, [this] { return running_ids_.empty(); });
-  return {running_ids_.begin(), running_ids_.end()};
+  std::vector<uint64_t> ids;
+  for (const auto& [id, flag] : running_ids_) {
+    flag->store(true);  // they are handed back; stop them too
+    ids.push_back(id);
+  }
+  return ids;
 }
 
 void Executor::Kill(uint64_t task_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(queue_, [task_id](const proto::TaskDescription& t) { return t.task_id() == task_id; });
+  bool dropped = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dropped = std::erase_if(queue_, [task_id](const proto::TaskDescription& t) {
+                return t.task_id() == task_id;
+              }) > 0;
+    auto it = running_ids_.find(task_id);
+    if (it != running_ids_.end()) it->second->store(true);
+  }
+  if (dropped) on_status_(Killed(task_id, "killed before it started"));
 }
 
 uint32_t Executor::running() const {
@@ -78,6 +94,7 @@ uint32_t Executor::running() const {
 void Executor::Work() {
   for (;;) {
     proto::TaskDescription task;
+    std::shared_ptr<std::atomic<bool>> cancelled;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -85,9 +102,12 @@ void Executor::Work() {
       task = std::move(queue_.front());
       queue_.pop_front();
       ++running_;
-      running_ids_.insert(task.task_id());
+      cancelled = std::make_shared<std::atomic<bool>>(false);
+      running_ids_[task.task_id()] = cancelled;
     }
-    proto::TaskStatus status = RunTask(task, env_);
+    if (options_.metrics) options_.metrics->tasks_running->Increment();
+    proto::TaskStatus status = RunTask(task, env_, cancelled.get());
+    if (options_.metrics) options_.metrics->tasks_running->Decrement();
     on_status_(std::move(status));
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -8,6 +8,7 @@
 // status callback runs on the task's worker thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -15,7 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +35,8 @@ class Executor {
     std::string local_dir;  // shuffle files go below it
     transport::ShuffleClient* shuffle_client = nullptr;
     Metrics* metrics = nullptr;
+    // See TaskEnvironment::can_commit.
+    std::function<bool(uint64_t task_id, std::string* reason)> can_commit;
   };
   using StatusCallback = std::function<void(proto::TaskStatus)>;
 
@@ -45,12 +48,13 @@ class Executor {
 
   // Queues a task; once draining, hands it straight back as KILLED.
   void Launch(proto::TaskDescription task);
+  // Stops a task: a queued one is dropped (and reported KILLED), a running
+  // one stops at its next check and reports KILLED.
   // Stops taking tasks: queued ones are handed back as KILLED at once,
   // running ones get until `timeout` to finish (their statuses go out as
   // usual). Returns the ids of tasks still running at the deadline, which
   // the caller reports as KILLED (a task cannot be interrupted mid-batch).
   std::vector<uint64_t> Drain(std::chrono::milliseconds timeout, const std::string& reason);
-  // Drops the task if it has not started; a running task finishes.
   void Kill(uint64_t task_id);
   uint32_t running() const;
   shuffle::ShuffleStore& store() { return store_; }
@@ -66,7 +70,8 @@ class Executor {
   std::condition_variable cv_;
   std::deque<proto::TaskDescription> queue_;  // guarded by mu_
   uint32_t running_ = 0;                      // guarded by mu_
-  std::set<uint64_t> running_ids_;            // guarded by mu_
+  // Running tasks and the flags that tell them to stop.
+  std::map<uint64_t, std::shared_ptr<std::atomic<bool>>> running_ids_;  // guarded by mu_
   bool stopping_ = false;                     // guarded by mu_
   bool draining_ = false;                     // guarded by mu_
   std::string drain_reason_;                  // guarded by mu_

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -67,6 +68,7 @@ class ExecutorProcess {
     eo.local_dir = options_.local_dir + "/shuffle";
     eo.shuffle_client = shuffle_client_.get();
     eo.metrics = metrics_.get();
+    eo.can_commit = [this](uint64_t task_id, std::string* reason) { return CanCommit(task_id, reason); };
     executor_ = std::make_unique<Executor>(eo, [this](proto::TaskStatus status) {
       proto::ExecutorMessage msg;
       *msg.mutable_task_status() = std::move(status);
@@ -192,6 +194,39 @@ class ExecutorProcess {
     }
   }
 
+  // Asks the driver over the stream and waits for its answer; no answer (the
+  // stream broke, the driver is silent) is a no.
+  bool CanCommit(uint64_t task_id, std::string* reason) {
+    constexpr std::chrono::seconds kCommitAnswerWithin{60};
+    uint64_t request_id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      request_id = next_commit_request_++;
+      commit_answers_[request_id] = std::nullopt;
+    }
+    proto::ExecutorMessage msg;
+    msg.mutable_commit_request()->set_request_id(request_id);
+    msg.mutable_commit_request()->set_task_id(task_id);
+    if (!Send(std::move(msg))) {
+      *reason = "the driver is gone";
+      std::lock_guard<std::mutex> lock(mu_);
+      commit_answers_.erase(request_id);
+      return false;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool answered = cv_.wait_for(lock, kCommitAnswerWithin, [&] {
+      return commit_answers_[request_id].has_value() || finished_.has_value();
+    });
+    std::optional<proto::CommitResponse> answer = std::move(commit_answers_[request_id]);
+    commit_answers_.erase(request_id);
+    if (!answered || !answer) {
+      *reason = "no answer from the driver";
+      return false;
+    }
+    *reason = answer->reason();
+    return answer->allowed();
+  }
+
   void OnClosed(const Status& st) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -226,6 +261,11 @@ class ExecutorProcess {
       executor_->Launch(msg.launch_task().task());
     } else if (msg.has_kill_task()) {
       executor_->Kill(msg.kill_task().task_id());
+    } else if (msg.has_commit_response()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = commit_answers_.find(msg.commit_response().request_id());
+      if (it != commit_answers_.end()) it->second = msg.commit_response();
+      cv_.notify_all();
     } else if (msg.has_shutdown()) {
       EMBER_LOG(kInfo) << "driver asked to shut down: " << msg.shutdown().reason();
       Finish(Status::Ok(), true);
@@ -299,6 +339,8 @@ class ExecutorProcess {
   std::vector<proto::TaskDescription> waiting_;     // guarded by mu_
   std::optional<Status> finished_;                  // guarded by mu_
   std::optional<Status> refused_;                   // a stream that ended before registration
+  uint64_t next_commit_request_ = 1;                // guarded by mu_
+  std::map<uint64_t, std::optional<proto::CommitResponse>> commit_answers_;  // guarded by mu_
   bool registered_ = false;                         // guarded by mu_
   bool stopping_ = false;                           // guarded by mu_
   bool done_ = false;                               // guarded by mu_

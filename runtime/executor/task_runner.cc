@@ -34,10 +34,12 @@ class FetchFailure : public internal::TaskError {
       : TaskError(std::move(status)),
         shuffle_id(shuffle_id),
         map_id(map.map_id()),
-        executor_id(map.executor_id()) {}
+        executor_id(map.executor_id()),
+        epoch(map.epoch()) {}
   uint32_t shuffle_id;
   uint32_t map_id;
   std::string executor_id;
+  uint64_t epoch;
 };
 
 // A task status must fit in one gRPC message (the transport's limit is
@@ -77,8 +79,26 @@ Result<std::pair<Fn, internal::InvokerSignature>> Resolve(const proto::FnRef& re
 
 class TaskRun final : public internal::TaskContext {
  public:
-  TaskRun(const proto::TaskDescription& task, const TaskEnvironment& env)
-      : task_(task), env_(env) {}
+  TaskRun(const proto::TaskDescription& task, const TaskEnvironment& env,
+          const std::atomic<bool>* cancelled)
+      : task_(task), env_(env), cancelled_(cancelled) {}
+
+  void CheckCancelled() override {
+    if (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed)) {
+      throw internal::TaskCancelled(CancelledError("task " + std::to_string(task_.task_id()) +
+                                                   " was told to stop"));
+    }
+  }
+
+  void AskCommit() override {
+    CheckCancelled();
+    if (!env_.can_commit) return;
+    std::string reason;
+    if (!env_.can_commit(task_.task_id(), &reason)) {
+      throw internal::TaskCancelled(CancelledError("not committing partition " +
+                                                   std::to_string(task_.partition()) + ": " + reason));
+    }
+  }
 
   // Resolves every operator and checks the node table's shape.
   Status Prepare() {
@@ -160,6 +180,7 @@ class TaskRun final : public internal::TaskContext {
 
   void RunNode(uint32_t index, uint32_t partition, ErasedConsumer& out) override {
     if (index >= views_.size()) Fail(InvalidArgumentError("no node " + std::to_string(index)));
+    CheckCancelled();
     runs_[index](*this, views_[index], partition, out);
   }
 
@@ -200,7 +221,8 @@ class TaskRun final : public internal::TaskContext {
       if (!st.ok()) throw FetchFailure(shuffle_id, map, st);
       counters().shuffle_bytes_read += segment.size();
       shuffle::BlockParser parser;
-      auto deliver = [&on_block](std::string_view payload) {
+      auto deliver = [&](std::string_view payload) {
+        CheckCancelled();
         on_block(payload);
         return Status::Ok();
       };
@@ -216,6 +238,7 @@ class TaskRun final : public internal::TaskContext {
   }
 
   void WriteShuffleBlock(uint32_t reduce_id, std::string_view block) override {
+    CheckCancelled();
     if (!writer_) OpenWriter();
     Status st = writer_->AppendBlock(reduce_id, block);
     if (!st.ok()) Fail(st);
@@ -262,6 +285,7 @@ class TaskRun final : public internal::TaskContext {
 
   const proto::TaskDescription& task_;
   const TaskEnvironment& env_;
+  const std::atomic<bool>* cancelled_;
   std::vector<NodeView> views_;
   std::vector<internal::NodeRunFn> runs_;
   std::vector<const char*> outputs_;  // record type each node produces
@@ -270,12 +294,13 @@ class TaskRun final : public internal::TaskContext {
 
 }  // namespace
 
-proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironment& env) {
+proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironment& env,
+                          const std::atomic<bool>* cancelled) {
   const auto start = std::chrono::steady_clock::now();
   proto::TaskStatus status;
   status.set_task_id(task.task_id());
   if (env.metrics) env.metrics->tasks_started_total->Increment();
-  TaskRun run(task, env);
+  TaskRun run(task, env, cancelled);
   auto fail = [&](const std::string& message) {
     status.set_state(proto::TaskStatus::FAILED);
     status.set_error(message);
@@ -294,6 +319,10 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
     status.set_failed_shuffle_id(e.shuffle_id);
     status.set_failed_map_id(e.map_id);
     status.set_failed_executor_id(e.executor_id);
+    status.set_failed_epoch(e.epoch);
+  } catch (const internal::TaskCancelled& e) {
+    status.set_state(proto::TaskStatus::KILLED);
+    status.set_error(e.status().message());
   } catch (const internal::TaskError& e) {
     fail(e.status().message());
   } catch (const std::exception& e) {

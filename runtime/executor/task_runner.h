@@ -10,6 +10,8 @@
 // environment's members are thread-safe.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 
 #include "runtime/proto/ember.pb.h"
@@ -28,8 +30,15 @@ struct TaskEnvironment {
   shuffle::ShuffleStore* store = nullptr;               // this executor's map outputs
   transport::ShuffleClient* shuffle_client = nullptr;   // remote fetches; null: all local
   Metrics* metrics = nullptr;                           // optional
+  // Asks the driver for permission to commit task `task_id`'s output; false
+  // with a reason when another attempt commits it (or the job failed).
+  // Unset: every commit is allowed (tests that run one attempt).
+  std::function<bool(uint64_t task_id, std::string* reason)> can_commit;
 };
 
-proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironment& env);
+// `cancelled`, when given, is polled between batches; once true the task
+// stops and reports KILLED.
+proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironment& env,
+                          const std::atomic<bool>* cancelled = nullptr);
 
 }  // namespace ember

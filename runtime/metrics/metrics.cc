@@ -52,6 +52,7 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
       AddCounter(r, role, "ember_tasks_succeeded_total", "Tasks that finished successfully.");
   m->tasks_failed_total = AddCounter(r, role, "ember_tasks_failed_total",
                                      "Tasks that failed (including fetch failures and kills).");
+  m->tasks_running = AddGauge(r, role, "ember_tasks_running", "Tasks running now on this process's cores.");
   m->task_duration_seconds = &prometheus::BuildHistogram()
                                   .Name("ember_task_duration_seconds")
                                   .Help("Wall-clock duration of finished tasks.")

@@ -40,6 +40,7 @@ class Metrics {
   prometheus::Counter* tasks_started_total = nullptr;
   prometheus::Counter* tasks_succeeded_total = nullptr;
   prometheus::Counter* tasks_failed_total = nullptr;
+  prometheus::Gauge* tasks_running = nullptr;
   prometheus::Histogram* task_duration_seconds = nullptr;
   // Data movement.
   prometheus::Counter* shuffle_written_bytes_total = nullptr;

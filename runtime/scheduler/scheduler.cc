@@ -1,8 +1,6 @@
 #include "runtime/scheduler/scheduler.h"
 
 #include <algorithm>
-#include <optional>
-#include <set>
 
 #include "common/log.h"
 #include "runtime/metrics/metrics.h"
@@ -15,12 +13,10 @@ constexpr std::chrono::milliseconds kTurn{100};
 constexpr size_t kNoStage = static_cast<size_t>(-1);
 }  // namespace
 
-bool Scheduler::ShuffleState::complete() const {
-  return std::all_of(outputs.begin(), outputs.end(), [](const auto& o) { return o.has_value(); });
-}
-
 Scheduler::Scheduler(Options options)
     : options_(std::move(options)), last_executor_seen_(std::chrono::steady_clock::now()) {}
+
+// ------------------------------------------------------------ executors --
 
 void Scheduler::AddExecutor(const std::string& id, const std::string& shuffle_address,
                             uint32_t cores, std::shared_ptr<ExecutorBackend> backend) {
@@ -34,8 +30,9 @@ void Scheduler::AddExecutor(const std::string& id, const std::string& shuffle_ad
     ExecutorState& e = executors_[id];
     e.address = shuffle_address;
     e.cores = std::max<uint32_t>(1, cores);
-    e.running = 0;
+    e.slots = e.cores * (1 + prefetch_);
     e.backend = std::move(backend);
+    Index(id, e);
     if (options_.metrics) options_.metrics->executors_registered->Set(executors_.size());
   }
   EMBER_LOG(kInfo) << "executor " << id << " registered with " << cores << " cores at "
@@ -56,18 +53,25 @@ void Scheduler::RemoveExecutor(const std::string& id, const Status& why,
 }
 
 void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
-  executors_.erase(id);
-  for (auto it = running_.begin(); it != running_.end();) {
-    if (it->second.executor_id != id) {
-      ++it;
-      continue;
+  auto it = executors_.find(id);
+  if (it == executors_.end()) return;
+  ExecutorState& e = it->second;
+  Unindex(id, e);
+  for (uint64_t task_id : e.tasks) {
+    auto t = running_.find(task_id);
+    if (t == running_.end()) continue;
+    // Not the task's fault: it simply runs again elsewhere. Should the
+    // executor come back, the attempt is told to stop.
+    e.backend->Kill(task_id);
+    if (job_ != nullptr && t->second.stage != kNoStage) {
+      Stage& stage = job_->stages[t->second.stage];
+      --stage.running;
+      if (t->second.may_commit) committers_.erase(t->second.slot);
+      MarkReady(stage, t->second.slot);
     }
-    // Not the task's fault: it simply runs again elsewhere.
-    if (job_ != nullptr && it->second.stage_index != kNoStage) {
-      job_->in_flight.erase({it->second.stage_index, it->second.partition});
-    }
-    it = running_.erase(it);
+    running_.erase(t);
   }
+  executors_.erase(it);
   ForgetOutputsOf(id);
   if (options_.metrics) {
     options_.metrics->executors_registered->Set(executors_.size());
@@ -76,23 +80,57 @@ void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
   EMBER_LOG(kWarning) << "executor " << id << " lost: " << why.message();
 }
 
-void Scheduler::Abort(const Status& why) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    abort_ = why;
-  }
-  cv_.notify_all();
-}
-
 void Scheduler::Decommission(const std::string& id, const std::string& reason) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto e = executors_.find(id);
     if (e == executors_.end()) return;
+    Unindex(id, e->second);
     e->second.draining = true;
   }
   EMBER_LOG(kInfo) << "executor " << id << " is shutting down (" << reason
                    << "); no more tasks go there";
+  cv_.notify_all();
+}
+
+// Idle cores first, spread over executors; queue slots count only among
+// executors with no idle core.
+void Scheduler::Unindex(const std::string& id, const ExecutorState& e) {
+  by_free_.erase({e.idle(), e.idle() > 0 ? 0 : e.free(), id});
+}
+
+void Scheduler::Index(const std::string& id, const ExecutorState& e) {
+  if (e.free() > 0) by_free_.emplace(e.idle(), e.idle() > 0 ? 0 : e.free(), id);
+}
+
+Scheduler::ExecutorState* Scheduler::PickExecutor(std::string* id) {
+  if (by_free_.empty()) return nullptr;
+  *id = std::get<2>(*by_free_.begin());
+  return &executors_.at(*id);
+}
+
+void Scheduler::TakeCore(const std::string& id, ExecutorState& e, uint64_t task_id) {
+  Unindex(id, e);
+  ++e.running;
+  e.tasks.insert(task_id);
+  Index(id, e);
+}
+
+void Scheduler::FreeCore(const std::string& id, uint64_t task_id) {
+  auto it = executors_.find(id);
+  if (it == executors_.end()) return;
+  ExecutorState& e = it->second;
+  if (e.tasks.erase(task_id) == 0) return;
+  Unindex(id, e);
+  if (e.running > 0) --e.running;
+  Index(id, e);
+}
+
+void Scheduler::Abort(const Status& why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    abort_ = why;
+  }
   cv_.notify_all();
 }
 
@@ -126,172 +164,318 @@ uint32_t Scheduler::total_cores() const {
   return cores;
 }
 
-std::map<uint32_t, std::vector<MapOutput>> Scheduler::CompleteOutputs(
-    const StagePlan& plan) const {
-  std::map<uint32_t, std::vector<MapOutput>> out;
-  for (const auto& dep : plan.inputs) {
-    const ShuffleState& state = shuffles_.at(dep->shuffle_id);
-    std::vector<MapOutput>& maps = out[dep->shuffle_id];
-    maps.reserve(state.outputs.size());
-    for (const auto& o : state.outputs) maps.push_back(*o);
+void Scheduler::ObserveDuration(double seconds) {
+  constexpr double kWeight = 0.05;
+  mean_task_seconds_ = mean_task_seconds_ == 0 ? seconds : (1 - kWeight) * mean_task_seconds_ + kWeight * seconds;
+  const double target = std::chrono::duration<double>(options_.queued_work_per_core).count();
+  const double wanted = mean_task_seconds_ > 0 ? target / mean_task_seconds_ : options_.max_prefetch_per_core;
+  const uint32_t depth = static_cast<uint32_t>(std::clamp(wanted, 1.0, double(options_.max_prefetch_per_core)));
+  if (depth == prefetch_) return;
+  prefetch_ = depth;
+  by_free_.clear();
+  for (auto& [id, e] : executors_) {
+    e.slots = e.cores * (1 + prefetch_);
+    Index(id, e);
   }
-  return out;
+}
+
+// -------------------------------------------------------------- outputs --
+
+void Scheduler::OutputLost(uint32_t shuffle_id, uint32_t map) {
+  ShuffleState& s = shuffles_.at(shuffle_id);
+  if (!s.outputs[map]) return;
+  s.outputs[map].reset();
+  --s.available;
+  s.locations.reset();
+  if (job_ == nullptr) return;
+  auto stage = job_->stage_of_shuffle.find(shuffle_id);
+  if (stage == job_->stage_of_shuffle.end()) return;
+  Stage& st = job_->stages[stage->second];
+  // A map stage computes every partition: slot == partition.
+  if (st.state[map] == PartState::kDone) {
+    --st.done;
+    MarkReady(st, map);
+  }
 }
 
 void Scheduler::ForgetOutputsOf(const std::string& executor_id) {
-  for (auto& [shuffle_id, state] : shuffles_) {
-    for (auto& output : state.outputs) {
-      if (output && output->executor_id == executor_id) output.reset();
+  auto held = outputs_of_.find(executor_id);
+  if (held == outputs_of_.end()) return;
+  ++epoch_;
+  for (const auto& [shuffle_id, map] : held->second) {
+    auto s = shuffles_.find(shuffle_id);
+    if (s == shuffles_.end() || map >= s->second.outputs.size()) continue;
+    const auto& output = s->second.outputs[map];
+    // The list may name outputs recomputed elsewhere since.
+    if (output && output->executor_id == executor_id) OutputLost(shuffle_id, map);
+  }
+  outputs_of_.erase(held);
+}
+
+void Scheduler::ForgetShuffle(uint32_t shuffle_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  shuffles_.erase(shuffle_id);
+}
+
+bool Scheduler::InputsComplete(const Stage& stage) const {
+  for (uint32_t s : stage.inputs) {
+    if (!shuffles_.at(s).complete()) return false;
+  }
+  return true;
+}
+
+const proto::ShuffleLocations& Scheduler::Locations(uint32_t shuffle_id) {
+  ShuffleState& s = shuffles_.at(shuffle_id);
+  if (!s.locations) {
+    std::vector<MapOutput> outputs;
+    outputs.reserve(s.outputs.size());
+    for (const auto& o : s.outputs) outputs.push_back(*o);
+    s.locations = DescribeShuffle(shuffle_id, outputs);
+  }
+  return *s.locations;
+}
+
+// ------------------------------------------------------------- launching --
+
+void Scheduler::MarkReady(Stage& stage, uint32_t slot) {
+  stage.state[slot] = PartState::kWaiting;
+  if (!stage.queued[slot]) {
+    stage.queued[slot] = true;
+    stage.ready.push_back(slot);
+  }
+}
+
+void Scheduler::LaunchReady(Job& job) {
+  for (Stage& stage : job.stages) {
+    if (stage.ready.empty() || !InputsComplete(stage)) continue;
+    while (!stage.ready.empty()) {
+      if (by_free_.empty()) return;
+      const uint32_t slot = stage.ready.front();
+      stage.ready.pop_front();
+      stage.queued[slot] = false;
+      if (stage.state[slot] != PartState::kWaiting) continue;  // done meanwhile
+      if (!LaunchOne(job, stage, slot)) return;
     }
   }
 }
 
-bool Scheduler::InputsComplete(const StagePlan& plan) const {
-  return std::all_of(plan.inputs.begin(), plan.inputs.end(), [&](const auto& dep) {
-    return shuffles_.at(dep->shuffle_id).complete();
-  });
-}
-
-bool Scheduler::NeedsRun(const Job& job, size_t stage_index, uint32_t partition) const {
-  const Stage& stage = job.stages[stage_index];
-  if (stage.plan.output) {
-    return !shuffles_.at(stage.plan.output->shuffle_id).outputs[partition].has_value();
-  }
-  return !job.result_done[job.result_slot.at(partition)];
-}
-
-void Scheduler::Schedule(Job& job) {
-  uint32_t active = 0;
-  for (size_t si = 0; si < job.stages.size(); ++si) {
-    const Stage& stage = job.stages[si];
-    if (!InputsComplete(stage.plan)) continue;
-    bool incomplete = false;
-    for (uint32_t p : stage.partitions) {
-      if (!NeedsRun(job, si, p)) continue;
-      incomplete = true;
-      if (job.in_flight.insert({si, p}).second) job.pending.emplace_back(si, p);
-    }
-    if (incomplete) ++active;
-  }
-  if (options_.metrics) options_.metrics->active_stages->Set(active);
-}
-
-void Scheduler::LaunchPending(Job& job) {
-  while (!job.pending.empty()) {
-    // The executor with the most free cores, so that work spreads evenly.
-    ExecutorState* target = nullptr;
-    std::string target_id;
-    for (auto& [id, e] : executors_) {
-      if (e.draining || e.running >= e.cores) continue;
-      if (target == nullptr || e.cores - e.running > target->cores - target->running) {
-        target = &e;
-        target_id = id;
-      }
-    }
-    if (target == nullptr) return;
-    auto [si, partition] = job.pending.front();
-    job.pending.pop_front();
-    Stage& stage = job.stages[si];
-    // An executor lost since Schedule() queued this task may have taken map
-    // outputs it reads with it; launching now would hand it a dead address.
-    // Schedule() queues it again once the lost outputs are recomputed.
-    if (!InputsComplete(stage.plan)) {
-      job.in_flight.erase({si, partition});
-      continue;
-    }
-    proto::TaskDescription task = DescribeTask(stage.plan, partition, CompleteOutputs(stage.plan));
-    const uint64_t task_id = next_task_id_++;
-    task.set_task_id(task_id);
-    task.set_stage_id(stage.id);
-    task.set_attempt(stage.failures[partition]);
+bool Scheduler::LaunchOne(Job& job, Stage& stage, uint32_t slot) {
+  const size_t stage_index = static_cast<size_t>(&stage - job.stages.data());
+  if (!stage.shape) {
+    proto::TaskDescription shape = DescribeStage(stage.plan);
+    shape.set_stage_id(stage.id);
     if (stage.plan.output) {
-      proto::ShuffleMapSink* sink = task.mutable_shuffle_map();
+      proto::ShuffleMapSink* sink = shape.mutable_shuffle_map();
       sink->set_shuffle_id(stage.plan.output->shuffle_id);
       sink->set_num_reducers(stage.plan.output->num_reducers);
       *sink->mutable_write() = ToProto(stage.plan.output->write);
       sink->set_capture(stage.plan.output->capture);
     } else {
-      proto::ResultSink* sink = task.mutable_result();
+      proto::ResultSink* sink = shape.mutable_result();
       *sink->mutable_run() = ToProto(job.sink.run);
       sink->set_capture(job.sink.capture);
     }
-    running_[task_id] = RunningTask{si, partition, target_id};
-    ++target->running;
-    if (!target->backend->Launch(task)) {
-      // The executor went away between registration and now; the removal
-      // path reschedules the task.
-      running_.erase(task_id);
-      --target->running;
-      job.in_flight.erase({si, partition});
-      return;
+    stage.shape = std::move(shape);
+  }
+  proto::TaskDescription task = *stage.shape;
+  AddPartition(stage.plan, stage.partitions[slot], &task);
+  for (uint32_t s : stage.inputs) *task.add_shuffles() = Locations(s);
+  task.set_stage_attempt(stage.attempt);
+  task.set_attempt(stage.failures[slot]);
+  while (true) {
+    std::string id;
+    ExecutorState* e = PickExecutor(&id);
+    if (e == nullptr) {
+      // No core free after all: back to the front of the line.
+      stage.ready.push_front(slot);
+      stage.queued[slot] = true;
+      return false;
     }
+    const uint64_t task_id = next_task_id_++;
+    task.set_task_id(task_id);
+    TakeCore(id, *e, task_id);
+    running_[task_id] = RunningTask{stage_index, slot, stage.attempt, id, false};
+    stage.state[slot] = PartState::kRunning;
+    ++stage.running;
+    if (e->backend->Launch(task)) return true;
+    // The executor went away between registration and now: try the next
+    // one at once, and send nothing more to this one until it is removed.
+    running_.erase(task_id);
+    --stage.running;
+    stage.state[slot] = PartState::kWaiting;
+    FreeCore(id, task_id);
+    Unindex(id, *e);
+    e->unreachable = true;
+    EMBER_LOG(kWarning) << "launching a task on executor " << id
+                        << " failed; trying another executor";
   }
 }
 
-void Scheduler::HandleStatus(Job& job, const RunningTask& task, proto::TaskStatus& status) {
-  job.in_flight.erase({task.stage_index, task.partition});
-  Stage& stage = job.stages[task.stage_index];
+// -------------------------------------------------------------- killing --
+
+void Scheduler::KillAttempt(uint64_t task_id) {
+  auto it = running_.find(task_id);
+  if (it == running_.end() || it->second.stage == kNoStage) return;
+  RunningTask& task = it->second;
+  if (job_ != nullptr) {
+    Stage& stage = job_->stages[task.stage];
+    --stage.running;
+    if (task.may_commit) committers_.erase(task.slot);
+    // The attempt no longer counts; the partition runs again (if the job
+    // still wants it) while the attempt winds down and frees its core.
+    if (stage.state[task.slot] == PartState::kRunning) MarkReady(stage, task.slot);
+  }
+  task.stage = kNoStage;
+  auto e = executors_.find(task.executor_id);
+  if (e != executors_.end()) e->second.backend->Kill(task_id);
+}
+
+void Scheduler::KillStage(Job& job, size_t stage) {
+  std::vector<uint64_t> ids;
+  for (const auto& [task_id, task] : running_) {
+    if (task.stage == stage) ids.push_back(task_id);
+  }
+  for (uint64_t id : ids) KillAttempt(id);
+  (void)job;
+}
+
+void Scheduler::KillJob(Job& job) {
+  std::vector<uint64_t> ids;
+  for (const auto& [task_id, task] : running_) {
+    if (task.stage != kNoStage) ids.push_back(task_id);
+  }
+  for (uint64_t id : ids) KillAttempt(id);
+  (void)job;
+}
+
+bool Scheduler::CanCommit(const std::string& executor_id, uint64_t task_id, std::string* reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (job_ == nullptr || !job_->failure.ok()) {
+    *reason = "the job has failed";
+    return false;
+  }
+  auto it = running_.find(task_id);
+  if (it == running_.end() || it->second.executor_id != executor_id || it->second.stage == kNoStage) {
+    *reason = "this attempt no longer counts";
+    return false;
+  }
+  RunningTask& task = it->second;
+  if (task.stage != job_->stages.size() - 1) {
+    *reason = "only the result stage commits output";
+    return false;
+  }
+  if (job_->stages[task.stage].state[task.slot] == PartState::kDone) {
+    *reason = "the partition is committed already";
+    return false;
+  }
+  auto [committer, inserted] = committers_.emplace(task.slot, task_id);
+  if (!inserted && committer->second != task_id) {
+    *reason = "attempt " + std::to_string(committer->second) + " commits this partition";
+    return false;
+  }
+  task.may_commit = true;
+  return true;
+}
+
+// --------------------------------------------------------------- events --
+
+void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task,
+                             proto::TaskStatus& status) {
+  Stage& stage = job.stages[task.stage];
+  const uint32_t slot = task.slot;
+  const uint32_t partition = stage.partitions[slot];
+  if (task.may_commit && status.state() != proto::TaskStatus::SUCCEEDED) committers_.erase(slot);
   switch (status.state()) {
     case proto::TaskStatus::SUCCEEDED: {
+      if (stage.state[slot] == PartState::kDone) return;
       if (stage.plan.output) {
-        auto it = executors_.find(task.executor_id);
-        if (it == executors_.end()) return;  // its output is already gone
-        shuffles_.at(stage.plan.output->shuffle_id).outputs[task.partition] =
-            MapOutput{task.executor_id, it->second.address};
-      } else {
-        const size_t slot = job.result_slot.at(task.partition);
-        if (!job.result_done[slot]) {
-          job.result_done[slot] = true;
-          job.results.emplace_back(task.partition, std::move(*status.mutable_result()));
+        ShuffleState& s = shuffles_.at(stage.plan.output->shuffle_id);
+        auto e = executors_.find(task.executor_id);
+        if (e == executors_.end()) {  // its output is already gone
+          MarkReady(stage, slot);
+          return;
         }
+        if (!s.outputs[partition]) {
+          s.outputs[partition] = MapOutput{task.executor_id, e->second.address, epoch_};
+          ++s.available;
+          s.locations.reset();
+          outputs_of_[task.executor_id].emplace_back(stage.plan.output->shuffle_id, partition);
+        }
+      } else {
+        job.result_bytes += status.result().size();
+        if (options_.max_result_bytes > 0 && job.result_bytes > options_.max_result_bytes) {
+          job.failure = ResourceExhaustedError(
+              "the results of this job are more than ember.driver.maxResultSize (" +
+              std::to_string(options_.max_result_bytes) +
+              " bytes); collect less, raise the limit, or write large results with saveAsTextFile");
+        }
+        job.results.emplace_back(partition, std::move(*status.mutable_result()));
+        committers_.erase(slot);
       }
+      stage.state[slot] = PartState::kDone;
+      ++stage.done;
+      (void)task_id;
       return;
     }
     case proto::TaskStatus::FETCH_FAILED: {
+      MarkReady(stage, slot);
+      auto s = shuffles_.find(status.failed_shuffle_id());
+      if (s == shuffles_.end() || status.failed_map_id() >= s->second.outputs.size()) return;
+      const auto& failed = s->second.outputs[status.failed_map_id()];
+      // A task launched before an output was lost may report the loss after
+      // the output was recomputed elsewhere: the news is stale.
+      if (!failed || failed->executor_id != status.failed_executor_id() ||
+          failed->epoch != status.failed_epoch()) {
+        return;
+      }
       EMBER_LOG(kWarning) << "fetch failed in stage " << stage.id << " (" << stage.plan.name
-                          << ") partition " << task.partition << ": " << status.error();
+                          << ") partition " << partition << ": " << status.error();
       // Like Spark, a fetch failure condemns every output of the executor
       // that served it, and counts once per loss: the other tasks that trip
       // over the same dead executor find its outputs already gone.
-      auto it = shuffles_.find(status.failed_shuffle_id());
-      if (it == shuffles_.end() || status.failed_map_id() >= it->second.outputs.size()) return;
-      const auto& failed = it->second.outputs[status.failed_map_id()];
-      // A task launched before an executor was lost may report the loss after
-      // the output was recomputed elsewhere; that news is stale.
-      if (!failed || failed->executor_id != status.failed_executor_id()) return;
-      const std::string lost_executor = failed->executor_id;
-      ForgetOutputsOf(lost_executor);
+      ForgetOutputsOf(status.failed_executor_id());
       if (++stage.fetch_failures >= options_.max_fetch_failures) {
         job.failure = AbortedError("stage " + std::to_string(stage.id) + " (" + stage.plan.name +
                                    ") lost its shuffle input " +
                                    std::to_string(stage.fetch_failures) +
                                    " times; most recent: " + status.error());
+        return;
       }
+      // The stage runs again once its inputs are back; the attempts of the
+      // old run would only trip over the same loss.
+      ++stage.attempt;
+      KillStage(job, task.stage);
       return;
     }
     case proto::TaskStatus::KILLED:
       // Handed back by an executor that is shutting down: it simply runs
       // again elsewhere.
-      EMBER_LOG(kInfo) << "task " << task.partition << " in stage " << stage.id
-                       << " was handed back by executor " << task.executor_id << ": "
-                       << status.error();
+      EMBER_LOG(kInfo) << "task " << partition << " in stage " << stage.id << " was handed back by executor "
+                       << task.executor_id << ": " << status.error();
+      MarkReady(stage, slot);
       return;
     default: {
-      const uint32_t failures = ++stage.failures[task.partition];
-      EMBER_LOG(kWarning) << "task " << task.partition << " (attempt " << failures - 1
-                          << ") in stage " << stage.id << " (" << stage.plan.name
-                          << ") failed on executor " << task.executor_id << ": "
-                          << status.error();
+      const uint32_t failures = ++stage.failures[slot];
+      EMBER_LOG(kWarning) << "task " << partition << " (attempt " << failures - 1 << ") in stage "
+                          << stage.id << " (" << stage.plan.name << ") failed on executor "
+                          << task.executor_id << ": " << status.error();
       if (failures >= options_.max_task_failures) {
         job.failure = AbortedError(
-            "task " + std::to_string(task.partition) + " in stage " + std::to_string(stage.id) +
-            " (" + stage.plan.name + ") failed " + std::to_string(failures) +
+            "task " + std::to_string(partition) + " in stage " + std::to_string(stage.id) + " (" +
+            stage.plan.name + ") failed " + std::to_string(failures) +
             (failures == 1 ? " time" : " times") + "; most recent failure on executor " +
             task.executor_id + ": " + status.error());
+        return;
       }
+      MarkReady(stage, slot);
       return;
     }
   }
+}
+
+bool Scheduler::JobDone(const Job& job) const {
+  const Stage& result = job.stages.back();
+  return result.done == result.partitions.size();
 }
 
 Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
@@ -311,35 +495,57 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     Stage stage;
     const uint32_t n = plan.num_partitions();
     if (plan.output) {
-      auto [it, created] = shuffles_.try_emplace(plan.output->shuffle_id);
+      const uint32_t shuffle_id = plan.output->shuffle_id;
+      auto [it, created] = shuffles_.try_emplace(shuffle_id);
       if (created) {
         it->second.stage_id = next_stage_id_++;
         it->second.outputs.resize(n);
       }
       stage.id = it->second.stage_id;
-      for (uint32_t p = 0; p < n; ++p) stage.partitions.push_back(p);
+      stage.partitions.resize(n);
+      for (uint32_t p = 0; p < n; ++p) stage.partitions[p] = p;
+      job.stage_of_shuffle[shuffle_id] = job.stages.size();
     } else {
       stage.id = next_stage_id_++;
       if (partitions.empty()) {
-        for (uint32_t p = 0; p < n; ++p) stage.partitions.push_back(p);
+        stage.partitions.resize(n);
+        for (uint32_t p = 0; p < n; ++p) stage.partitions[p] = p;
       } else {
         stage.partitions = partitions;
       }
-      for (size_t i = 0; i < stage.partitions.size(); ++i) job.result_slot[stage.partitions[i]] = i;
-      job.result_done.assign(stage.partitions.size(), false);
     }
+    for (const auto& dep : plan.inputs) stage.inputs.push_back(dep->shuffle_id);
     stage.plan = std::move(plan);
+    const size_t slots = stage.partitions.size();
+    stage.state.assign(slots, PartState::kWaiting);
+    stage.failures.assign(slots, 0);
+    stage.queued.assign(slots, false);
+    for (uint32_t slot = 0; slot < slots; ++slot) {
+      const bool have = stage.plan.output &&
+                        shuffles_.at(stage.plan.output->shuffle_id).outputs[slot].has_value();
+      if (have) {
+        stage.state[slot] = PartState::kDone;
+        ++stage.done;
+      } else {
+        MarkReady(stage, slot);
+      }
+    }
     job.stages.push_back(std::move(stage));
   }
+  for (size_t i = 0; i < job.stages.size(); ++i) {
+    for (uint32_t s : job.stages[i].inputs) job.stages[job.stage_of_shuffle.at(s)].readers.push_back(i);
+  }
+  committers_.clear();
   job_ = &job;
   // Whatever way this frame is left, the scheduler must not keep pointing at
-  // the job, and tasks still running belong to no job any more.
+  // the job, and attempts still running belong to no job any more.
   struct JobScope {
     Scheduler* self;
     std::unique_lock<std::mutex>& lock;
     ~JobScope() {
       if (!lock.owns_lock()) lock.lock();  // an exception from on_result
-      for (auto& [id, task] : self->running_) task.stage_index = kNoStage;
+      for (auto& [id, task] : self->running_) task.stage = kNoStage;
+      self->committers_.clear();
       self->job_ = nullptr;
     }
   };
@@ -347,19 +553,27 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
   if (options_.metrics) options_.metrics->active_jobs->Increment();
   if (!executors_.empty()) last_executor_seen_ = std::chrono::steady_clock::now();
 
-  for (;;) {
+  // Takes the statuses that arrived; false when the job failed meanwhile.
+  auto drain_inbox = [&] {
     while (!inbox_.empty()) {
       auto [executor_id, status] = std::move(inbox_.front());
       inbox_.pop_front();
       auto it = running_.find(status.task_id());
-      if (it == running_.end()) continue;  // from a lost executor: already rescheduled
+      // An attempt already given up (its executor lost), or a status about an
+      // attempt another executor runs: nothing it says counts.
+      if (it == running_.end() || it->second.executor_id != executor_id) continue;
       RunningTask task = it->second;
       running_.erase(it);
-      auto e = executors_.find(task.executor_id);
-      if (e != executors_.end() && e->second.running > 0) --e->second.running;
-      if (task.stage_index == kNoStage) continue;  // left over from an earlier job
-      HandleStatus(job, task, status);
+      FreeCore(executor_id, status.task_id());
+      if (status.duration_seconds() > 0) ObserveDuration(status.duration_seconds());
+      if (task.stage == kNoStage) continue;  // killed, or left over from an earlier job
+      --job.stages[task.stage].running;
+      HandleStatus(job, status.task_id(), task, status);
     }
+  };
+
+  for (;;) {
+    drain_inbox();
     if (!job.results.empty()) {
       auto results = std::move(job.results);
       job.results.clear();
@@ -373,11 +587,8 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     }
     if (job.failure.ok() && !abort_.ok()) job.failure = abort_;
     if (!job.failure.ok()) break;
-    if (std::all_of(job.result_done.begin(), job.result_done.end(), [](bool d) { return d; })) {
-      break;
-    }
-    Schedule(job);
-    LaunchPending(job);
+    if (JobDone(job)) break;
+    LaunchReady(job);
     const auto now = std::chrono::steady_clock::now();
     if (!executors_.empty()) {
       last_executor_seen_ = now;
@@ -387,9 +598,36 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
           std::to_string(options_.no_executor_timeout.count() / 1000) + " s");
       break;
     }
+    if (options_.metrics) {
+      uint32_t active = 0;
+      for (const Stage& s : job.stages) active += s.running > 0 ? 1 : 0;
+      options_.metrics->active_stages->Set(active);
+    }
     cv_.wait_for(lock, kTurn, [this] { return !inbox_.empty() || !abort_.ok(); });
   }
 
+  if (!job.failure.ok()) {
+    // Stop every attempt of the failed job and wait for them to say so (or
+    // for their executors to go), so that none keeps a core or writes
+    // output once the caller hears of the failure.
+    std::vector<uint64_t> killed;
+    for (const auto& [task_id, task] : running_) {
+      if (task.stage != kNoStage) killed.push_back(task_id);
+    }
+    KillJob(job);
+    const auto deadline = std::chrono::steady_clock::now() + options_.kill_grace;
+    auto stopped = [&] {
+      return std::none_of(killed.begin(), killed.end(), [&](uint64_t id) { return running_.count(id) > 0; });
+    };
+    while (!stopped() && std::chrono::steady_clock::now() < deadline) {
+      cv_.wait_until(lock, deadline, [&] { return !inbox_.empty() || stopped(); });
+      drain_inbox();
+    }
+  } else {
+    // Leftover attempts (a partition finished by another attempt) are
+    // told to stop.
+    KillJob(job);
+  }
   if (options_.metrics) {
     options_.metrics->active_jobs->Decrement();
     options_.metrics->active_stages->Set(0);
@@ -404,18 +642,13 @@ std::vector<StageProgress> Scheduler::Progress() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<StageProgress> out;
   if (job_ == nullptr) return out;
-  for (size_t si = 0; si < job_->stages.size(); ++si) {
-    const Stage& stage = job_->stages[si];
+  for (const Stage& stage : job_->stages) {
     StageProgress p;
     p.stage_id = stage.id;
     p.name = stage.plan.name;
     p.total = static_cast<uint32_t>(stage.partitions.size());
-    for (uint32_t part : stage.partitions) {
-      if (!NeedsRun(*job_, si, part)) ++p.done;
-    }
-    for (const auto& [id, task] : running_) {
-      if (task.stage_index == si) ++p.running;
-    }
+    p.done = stage.done;
+    p.running = stage.running;
     if (p.done < p.total && (p.running > 0 || p.done > 0)) out.push_back(p);
   }
   return out;

@@ -1,16 +1,36 @@
 // The driver's scheduler: runs jobs as stages of tasks on executor cores.
 //
-// Scheduling is level-based. On every turn the job loop looks at what is
-// known (which shuffle outputs exist, which result partitions are done,
-// which tasks run where) and decides what to launch; it never relies on
-// having seen a particular event. A lost executor or a failed fetch only
-// removes outputs; the next turn sees them missing and recomputes them.
-// Shuffle outputs outlive jobs, so a later job reuses every shuffle that is
-// already complete.
+// Scheduling is level-based and incremental. What is known (which shuffle
+// outputs exist, which result partitions are done, which attempts run
+// where) is kept as per-stage state that each event updates in time
+// proportional to what it changes: a finished task, a lost executor's
+// outputs, a stage whose inputs just completed. No turn rescans the job, so
+// a task costs the same in a job of 100 tasks and of 100,000. A lost
+// executor or a failed fetch only removes outputs; the partitions that need
+// them become pending again and run once their inputs exist. Shuffle
+// outputs outlive jobs, so a later job reuses every complete shuffle.
 //
-// One task occupies one core. Task failures are retried up to
+// Attempts. Every launch has a unique task id (the attempt id); every stage
+// run has an attempt number, bumped when a fetch failure resubmits it; every
+// recorded map output has an epoch, bumped whenever outputs are lost. A
+// status from an attempt that no longer counts (unknown id, another
+// executor, a killed attempt) and a FETCH_FAILED about an output of an
+// older epoch are ignored. When a job fails, when a stage is resubmitted and
+// when an executor is lost, the attempts that no longer count are killed,
+// and a failed job waits (briefly) for its killed attempts to stop before
+// it returns, so none keeps a core or writes output afterwards.
+//
+// Output commit. A task attempt that writes final output asks CanCommit
+// first; exactly one attempt per partition is allowed, so retries and
+// zombies never overwrite a committed part file. Permission moves to
+// another attempt only when the permitted one is known to be gone.
+//
+// One task runs on one core; an executor also holds up to
+// prefetch_per_core more per core in its queue while all its cores are
+// busy. Task failures are retried up to
 // max_task_failures attempts per partition; fetch failures re-run the lost
-// map outputs and do not count against the task.
+// map outputs and do not count against the task; KILLED attempts (handed
+// back by an executor shutting down) run again without counting.
 //
 // Thread-safety: all public methods are thread-safe. RunJob blocks its
 // caller; concurrent RunJob calls are serialised.
@@ -27,6 +47,9 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -46,6 +69,8 @@ class ExecutorBackend {
   virtual ~ExecutorBackend() = default;
   // Hands a task to the executor; false when it is gone.
   virtual bool Launch(const proto::TaskDescription& task) = 0;
+  // Asks the executor to stop a task attempt; best effort.
+  virtual void Kill(uint64_t task_id) = 0;
 };
 
 struct StageProgress {
@@ -63,6 +88,18 @@ class Scheduler {
     uint32_t max_fetch_failures = 4;  // per stage and job
     // A job fails when no executor has been registered for this long.
     std::chrono::milliseconds no_executor_timeout{std::chrono::seconds(60)};
+    // How long a failed job waits for its killed attempts to stop.
+    std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
+    // The results of one job held at once, summed over its tasks; 0 is no
+    // limit. Past it the job fails (spark.driver.maxResultSize).
+    uint64_t max_result_bytes = 0;
+    // At most this many tasks per core wait in an executor's queue beyond
+    // the one running, so that the round trip of a launch does not leave a
+    // core idle. How many are used adapts to how long tasks take: enough for
+    // about queued_work_per_core of work (one for long tasks, more for
+    // tiny ones). Queues fill only once every core is busy.
+    uint32_t max_prefetch_per_core = 32;
+    std::chrono::microseconds queued_work_per_core{2000};
     Metrics* metrics = nullptr;
   };
 
@@ -79,9 +116,15 @@ class Scheduler {
   // cores no longer count. Tasks running there finish or come back KILLED.
   void Decommission(const std::string& id, const std::string& reason);
   void OnTaskStatus(const std::string& executor_id, proto::TaskStatus status);
+  // Whether attempt `task_id`, running on `executor_id`, may make its output
+  // final; true for at most one attempt per partition. On false, *reason
+  // says why.
+  bool CanCommit(const std::string& executor_id, uint64_t task_id, std::string* reason);
   // Fails the running job and every later one with `why`: no executor can
   // ever come back (e.g. every local-cluster process has died).
   void Abort(const Status& why);
+  // Forgets the outputs of a shuffle that no RDD can read any more.
+  void ForgetShuffle(uint32_t shuffle_id);
 
   // Waits until `count` executors are registered. DEADLINE_EXCEEDED after
   // `timeout`.
@@ -100,57 +143,111 @@ class Scheduler {
   struct ExecutorState {
     std::string address;
     uint32_t cores = 0;
-    uint32_t running = 0;
+    uint32_t slots = 0;  // cores plus prefetch
+    uint32_t running = 0;  // attempts sent there and not finished
     bool draining = false;
+    // A launch failed: the executor is going away; nothing more goes there.
+    bool unreachable = false;
     std::shared_ptr<ExecutorBackend> backend;
+    std::unordered_set<uint64_t> tasks;  // attempts running there
+    uint32_t free() const { return draining || unreachable || running >= slots ? 0 : slots - running; }
+    // Cores with nothing to do: these are filled before any queue.
+    uint32_t idle() const { return free() == 0 || running >= cores ? 0 : cores - running; }
   };
   struct ShuffleState {
     uint32_t stage_id = 0;
     std::vector<std::optional<MapOutput>> outputs;
-    bool complete() const;
+    uint32_t available = 0;
+    // What tasks carry about this shuffle; rebuilt after outputs change.
+    std::optional<proto::ShuffleLocations> locations;
+    bool complete() const { return available == outputs.size(); }
   };
+  enum class PartState : uint8_t { kWaiting, kRunning, kDone };
   struct Stage {
     uint32_t id = 0;
+    uint32_t attempt = 0;
     StagePlan plan;
-    std::vector<uint32_t> partitions;   // what this job needs computed
-    std::map<uint32_t, uint32_t> failures;  // partition -> failed attempts
-    uint32_t fetch_failures = 0;  // distinct executor losses seen by this stage
+    std::vector<uint32_t> partitions;   // what this job computes, by slot
+    std::unordered_map<uint32_t, uint32_t> slot_of;  // partition -> slot
+    std::vector<PartState> state;       // by slot
+    std::vector<uint32_t> failures;     // by slot: failed attempts
+    std::deque<uint32_t> ready;         // slots waiting to launch (may hold stale entries)
+    std::vector<bool> queued;           // by slot: in `ready`
+    uint32_t done = 0;
+    uint32_t running = 0;
+    uint32_t fetch_failures = 0;        // distinct output losses this stage tripped over
+    std::vector<size_t> readers;        // stages that read this stage's output
+    std::vector<uint32_t> inputs;       // shuffle ids this stage reads
+    std::optional<proto::TaskDescription> shape;  // DescribeStage, built once
   };
   struct RunningTask {
-    size_t stage_index = 0;
-    uint32_t partition = 0;
+    size_t stage = 0;  // index into the job's stages, or kNoStage once the job ended
+    uint32_t slot = 0;
+    uint32_t stage_attempt = 0;
     std::string executor_id;
+    bool may_commit = false;
   };
   struct Job {
     std::vector<Stage> stages;  // parents first; the result stage last
-    std::vector<bool> result_done;  // indexed like stages.back().partitions
-    std::map<uint32_t, size_t> result_slot;  // partition -> index in partitions
+    std::unordered_map<uint32_t, size_t> stage_of_shuffle;  // shuffle id -> writing stage
     std::deque<std::pair<uint32_t, std::string>> results;  // to hand to the caller
-    std::deque<std::pair<size_t, uint32_t>> pending;  // (stage, partition)
-    std::set<std::pair<size_t, uint32_t>> in_flight;   // pending or running
     internal::ResultSpec sink;
+    uint64_t result_bytes = 0;
     Status failure;
   };
 
-  void Schedule(Job& job);  // requires mu_
-  bool InputsComplete(const StagePlan& plan) const;  // requires mu_
-  void ForgetOutputsOf(const std::string& executor_id);  // requires mu_
-  void DropExecutorLocked(const std::string& id, const Status& why);  // requires mu_
-  bool NeedsRun(const Job& job, size_t stage_index, uint32_t partition) const;  // requires mu_
-  void LaunchPending(Job& job);  // requires mu_
-  void HandleStatus(Job& job, const RunningTask& task, proto::TaskStatus& status);
-  std::map<uint32_t, std::vector<MapOutput>> CompleteOutputs(const StagePlan& plan) const;
+  // Event handlers; all require mu_.
+  void HandleStatus(Job& job, uint64_t task_id, const RunningTask& task, proto::TaskStatus& status);
+  void MarkReady(Stage& stage, uint32_t slot);
+  void OutputLost(uint32_t shuffle_id, uint32_t map);
+  void ForgetOutputsOf(const std::string& executor_id);
+  void DropExecutorLocked(const std::string& id, const Status& why);
+  bool InputsComplete(const Stage& stage) const;
+  void LaunchReady(Job& job);
+  bool LaunchOne(Job& job, Stage& stage, uint32_t slot);
+  ExecutorState* PickExecutor(std::string* id);
+  void TakeCore(const std::string& id, ExecutorState& e, uint64_t task_id);
+  void FreeCore(const std::string& id, uint64_t task_id);
+  void KillAttempt(uint64_t task_id);
+  // Folds a finished task's duration into the estimate behind the prefetch
+  // depth, and resizes every executor's queue when the depth changes.
+  void ObserveDuration(double seconds);
+  void KillStage(Job& job, size_t stage);
+  void KillJob(Job& job);
+  const proto::ShuffleLocations& Locations(uint32_t shuffle_id);
+  bool JobDone(const Job& job) const;
 
   Options options_;
   std::mutex job_mu_;  // held for a whole RunJob: one job at a time
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, ExecutorState> executors_;
-  std::map<uint32_t, ShuffleState> shuffles_;
-  std::map<uint64_t, RunningTask> running_;
+  // Executors that can take a task: most idle cores first, then most free
+  // queue slots, then by id; for picking in O(log E).
+  using FreeKey = std::tuple<uint32_t, uint32_t, std::string>;  // idle, free, id
+  struct MostFreeFirst {
+    bool operator()(const FreeKey& a, const FreeKey& b) const {
+      if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) > std::get<0>(b);
+      if (std::get<1>(a) != std::get<1>(b)) return std::get<1>(a) > std::get<1>(b);
+      return std::get<2>(a) < std::get<2>(b);
+    }
+  };
+  std::set<FreeKey, MostFreeFirst> by_free_;
+  void Unindex(const std::string& id, const ExecutorState& e);
+  void Index(const std::string& id, const ExecutorState& e);
+  std::unordered_map<uint32_t, ShuffleState> shuffles_;
+  // What each executor holds: (shuffle, map) pairs, for losing them at once.
+  std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> outputs_of_;
+  std::unordered_map<uint64_t, RunningTask> running_;
   std::deque<std::pair<std::string, proto::TaskStatus>> inbox_;
-  Job* job_ = nullptr;  // the running job, for Progress()
+  // Partitions of the running result stage that have permission to commit:
+  // slot -> attempt.
+  std::unordered_map<uint32_t, uint64_t> committers_;
+  Job* job_ = nullptr;  // the running job
   Status abort_;
+  uint64_t epoch_ = 0;
+  double mean_task_seconds_ = 0;  // moving average; 0 until a task finished
+  uint32_t prefetch_ = 1;         // tasks queued per core beyond the running one
   uint64_t next_task_id_ = 1;
   uint32_t next_stage_id_ = 0;
   std::chrono::steady_clock::time_point last_executor_seen_;

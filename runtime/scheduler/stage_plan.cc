@@ -37,6 +37,7 @@ StagePlan PlanStage(const std::shared_ptr<const Node>& top,
         plan.nodes.push_back(node);
       };
   visit(top);
+  for (uint32_t i = 0; i < plan.nodes.size(); ++i) plan.index[plan.nodes[i].get()] = i;
   return plan;
 }
 
@@ -64,10 +65,10 @@ std::vector<StagePlan> PlanJob(const std::shared_ptr<const Node>& top, const std
 
 namespace {
 
-// Adds to `task` the source data that computing `partition` of node `index`
-// reads, following the same partition mapping the operators use.
-void AddPayloads(const StagePlan& stage, const std::unordered_map<const Node*, uint32_t>& index,
-                 uint32_t node_index, uint32_t partition, proto::TaskDescription& task) {
+// Adds to `task` the source data that computing `partition` of node
+// `node_index` reads, following the same partition mapping the operators use.
+void AddPayloads(const StagePlan& stage, uint32_t node_index, uint32_t partition,
+                 proto::TaskDescription& task) {
   const Node& node = *stage.nodes[node_index];
   if (node.payload) {
     auto& payloads = *task.mutable_nodes(static_cast<int>(node_index))->mutable_payload();
@@ -77,7 +78,7 @@ void AddPayloads(const StagePlan& stage, const std::unordered_map<const Node*, u
     uint32_t offset = 0;
     for (const auto& parent : node.parents) {
       if (partition < offset + parent->num_partitions) {
-        AddPayloads(stage, index, index.at(parent.get()), partition - offset, task);
+        AddPayloads(stage, stage.index.at(parent.get()), partition - offset, task);
         return;
       }
       offset += parent->num_partitions;
@@ -85,18 +86,14 @@ void AddPayloads(const StagePlan& stage, const std::unordered_map<const Node*, u
     return;
   }
   for (const auto& parent : node.parents) {
-    AddPayloads(stage, index, index.at(parent.get()), partition, task);
+    AddPayloads(stage, stage.index.at(parent.get()), partition, task);
   }
 }
 
 }  // namespace
 
-proto::TaskDescription DescribeTask(const StagePlan& stage, uint32_t partition,
-                                    const std::map<uint32_t, std::vector<MapOutput>>& outputs) {
+proto::TaskDescription DescribeStage(const StagePlan& stage) {
   proto::TaskDescription task;
-  task.set_partition(partition);
-  std::unordered_map<const Node*, uint32_t> index;
-  for (uint32_t i = 0; i < stage.nodes.size(); ++i) index[stage.nodes[i].get()] = i;
   for (const auto& node : stage.nodes) {
     proto::Node* out = task.add_nodes();
     out->set_id(node->id);
@@ -104,24 +101,44 @@ proto::TaskDescription DescribeTask(const StagePlan& stage, uint32_t partition,
     out->set_capture(node->capture);
     out->set_num_partitions(node->num_partitions);
     for (const auto& parent : node->parents) {
-      out->add_parents(index.at(parent.get()));
+      out->add_parents(stage.index.at(parent.get()));
       out->add_parent_partitions(parent->num_partitions);
     }
     if (node->shuffle) out->set_shuffle_id(node->shuffle->shuffle_id);
   }
   task.set_top(static_cast<uint32_t>(stage.nodes.size() - 1));
-  AddPayloads(stage, index, task.top(), partition, task);
+  return task;
+}
+
+void AddPartition(const StagePlan& stage, uint32_t partition, proto::TaskDescription* task) {
+  task->set_partition(partition);
+  AddPayloads(stage, task->top(), partition, *task);
+}
+
+proto::ShuffleLocations DescribeShuffle(uint32_t shuffle_id, const std::vector<MapOutput>& outputs) {
+  proto::ShuffleLocations locations;
+  locations.set_shuffle_id(shuffle_id);
+  for (uint32_t m = 0; m < outputs.size(); ++m) {
+    proto::MapLocation* map = locations.add_maps();
+    map->set_map_id(m);
+    map->set_executor_id(outputs[m].executor_id);
+    map->set_address(outputs[m].address);
+    map->set_epoch(outputs[m].epoch);
+  }
+  return locations;
+}
+
+proto::TaskDescription DescribeTask(const StagePlan& stage, uint32_t partition,
+                                    const std::map<uint32_t, std::vector<MapOutput>>& outputs) {
+  proto::TaskDescription task = DescribeStage(stage);
+  AddPartition(stage, partition, &task);
   for (const auto& dep : stage.inputs) {
-    proto::ShuffleLocations* locations = task.add_shuffles();
-    locations->set_shuffle_id(dep->shuffle_id);
     auto it = outputs.find(dep->shuffle_id);
-    if (it == outputs.end()) continue;
-    for (uint32_t m = 0; m < it->second.size(); ++m) {
-      proto::MapLocation* map = locations->add_maps();
-      map->set_map_id(m);
-      map->set_executor_id(it->second[m].executor_id);
-      map->set_address(it->second[m].address);
+    if (it == outputs.end()) {
+      task.add_shuffles()->set_shuffle_id(dep->shuffle_id);
+      continue;
     }
+    *task.add_shuffles() = DescribeShuffle(dep->shuffle_id, it->second);
   }
   return task;
 }

@@ -29,6 +29,8 @@ struct StagePlan {
   std::vector<std::shared_ptr<const internal::Node>> nodes;
   // The shuffles this stage reads, which must be complete before it runs.
   std::vector<std::shared_ptr<const internal::ShuffleDependency>> inputs;
+  // Each node's position in `nodes`.
+  std::unordered_map<const internal::Node*, uint32_t> index;
 
   uint32_t num_partitions() const { return top->num_partitions; }
 };
@@ -42,14 +44,27 @@ StagePlan PlanStage(const std::shared_ptr<const internal::Node>& top,
 std::vector<StagePlan> PlanJob(const std::shared_ptr<const internal::Node>& top,
                                const std::string& action);
 
-// Where the map outputs of one shuffle live, indexed by map partition.
+// Where the map outputs of one shuffle live, indexed by map partition. The
+// epoch is the scheduler's count of output losses when the output was
+// recorded: a fetch failure naming an older epoch is about an output that
+// has been recomputed since, and is ignored.
 struct MapOutput {
   std::string executor_id;
   std::string address;
+  uint64_t epoch = 0;
 };
 
-// Builds the description of one task: the stage's node table with only the
-// source data this partition needs, and where its shuffle inputs live.
+// The parts of a task description that are the same for every task of a
+// stage (its node table, without source data): built once per stage.
+proto::TaskDescription DescribeStage(const StagePlan& stage);
+// Adds to `task` (from DescribeStage) the source data that computing
+// `partition` reads, and sets the partition.
+void AddPartition(const StagePlan& stage, uint32_t partition, proto::TaskDescription* task);
+// Where one shuffle's map outputs live, as a task carries it.
+proto::ShuffleLocations DescribeShuffle(uint32_t shuffle_id, const std::vector<MapOutput>& outputs);
+
+// The whole description of one task: DescribeStage, AddPartition and the
+// locations of every shuffle input.
 proto::TaskDescription DescribeTask(
     const StagePlan& stage, uint32_t partition,
     const std::map<uint32_t, std::vector<MapOutput>>& shuffle_outputs);

@@ -138,7 +138,9 @@ class StreamReactor : public grpc::ClientBidiReactor<proto::ExecutorMessage, pro
       return;
     }
     in_handler_thread_ = std::this_thread::get_id();
-    if (handlers_.on_message) handlers_.on_message(in_);
+    if (handlers_.on_message) {
+      internal::ForEachMessage(in_, [this](const proto::DriverMessage& msg) { handlers_.on_message(msg); });
+    }
     in_handler_thread_ = std::thread::id();
     StartRead(&in_);
   }
@@ -175,8 +177,7 @@ class StreamReactor : public grpc::ClientBidiReactor<proto::ExecutorMessage, pro
   void Pump(std::unique_lock<std::mutex> lock) {
     if (write_in_flight_ || hold_released_) return;
     if (!failed_ && !queue_.empty()) {
-      current_ = std::move(queue_.front());
-      queue_.pop_front();
+      internal::TakeNextWrite(queue_, &current_);
       write_in_flight_ = true;
       lock.unlock();
       StartWrite(&current_);

@@ -253,8 +253,7 @@ void Connection::OnWriteDone(bool ok) {
 void Connection::Pump(std::unique_lock<std::mutex> lock) {
   if (write_in_flight_ || finish_called_) return;
   if (!queue_.empty()) {
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
+    internal::TakeNextWrite(queue_, &current_);
     write_in_flight_ = true;
     lock.unlock();
     reactor_->DoWrite(&current_);
@@ -296,7 +295,9 @@ void ConnectReactor::OnReadDone(bool ok) {
     HandleRegister();
     return;
   }
-  server_->events()->OnMessage(executor_id_, in_);
+  internal::ForEachMessage(in_, [this](const proto::ExecutorMessage& msg) {
+    server_->events()->OnMessage(executor_id_, msg);
+  });
   StartRead(&in_);
 }
 

@@ -63,10 +63,20 @@ class RecordingBackend final : public ExecutorBackend {
     log_->Add(id_, task);
     return true;
   }
+  void Kill(uint64_t task_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    killed_.push_back(task_id);
+  }
+  std::vector<uint64_t> killed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return killed_;
+  }
 
  private:
   std::string id_;
   LaunchLog* log_;
+  std::mutex mu_;
+  std::vector<uint64_t> killed_;
 };
 
 using testing::GraphOnlyRunner;
@@ -81,7 +91,15 @@ proto::TaskStatus Succeeded(const Launched& l, std::string result = "") {
 
 class SchedulerTest : public ::testing::Test {
  protected:
-  SchedulerTest() : scheduler_(Scheduler::Options{}) {}
+  SchedulerTest() : scheduler_(TestOptions()) {}
+
+  static Scheduler::Options TestOptions() {
+    Scheduler::Options options;
+    // The recording backends never answer a kill; a failed job waits this
+    // long for its attempts before it returns.
+    options.kill_grace = 200ms;
+    return options;
+  }
 
   // A test that failed half-way leaves its job waiting for statuses that
   // will never come; abort it so the test ends instead of hanging.

@@ -176,7 +176,7 @@ struct DecodeSourceOp {
       T value;
       Status st = Decode(reader, value);
       if (!st.ok()) Fail(st.WithContext("decoding a parallelize slice"));
-      ++tc.counters().records_in;
+      if (++tc.counters().records_in % kCancelCheckEvery == 0) tc.CheckCancelled();
       down.Push(value);
     }
   }
@@ -643,19 +643,22 @@ struct SaveTextSink {
     TextPartWriter writer(*dir, partition, tc.attempt());
     class Formatter final : public Consumer<T> {
      public:
-      explicit Formatter(TextPartWriter& w) : writer_(w) {}
+      Formatter(TextPartWriter& w, TaskContext& tc) : writer_(w), tc_(tc) {}
       void Push(T& v) override {
         AppendText(writer_.buffer(), v);
         writer_.buffer().push_back('\n');
-        ++count;
+        if (++count % kCancelCheckEvery == 0) tc_.CheckCancelled();
         writer_.MaybeFlush();
       }
       uint64_t count = 0;
 
      private:
       TextPartWriter& writer_;
-    } formatter(writer);
+      TaskContext& tc_;
+    } formatter(writer, tc);
     tc.RunNode(top.index, partition, formatter);
+    // Exactly one attempt per partition renames its file into place.
+    tc.AskCommit();
     writer.Commit();
     tc.counters().records_out += formatter.count;
     return std::string();

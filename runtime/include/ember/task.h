@@ -72,6 +72,17 @@ Consumer<T>& As(ErasedConsumer& out) {
 // Thrown by a result sink that has all it needs (take(n)); not an error.
 struct StopPartition {};
 
+// The attempt was told to stop (its job failed, its stage was resubmitted,
+// its executor is shutting down): it ends as KILLED, not as a failure.
+class TaskCancelled : public TaskError {
+ public:
+  explicit TaskCancelled(Status status) : TaskError(std::move(status)) {}
+};
+
+// How many records a source or sink handles between checks for
+// cancellation: rare enough to cost nothing, often enough to stop at once.
+inline constexpr uint64_t kCancelCheckEvery = 4096;
+
 // One node of the stage, as the executor sees it.
 struct NodeView {
   uint32_t index = 0;
@@ -121,6 +132,14 @@ class TaskContext {
   // For saveAsTextFile: the partition being computed and attempt number.
   virtual uint32_t partition() const = 0;
   virtual uint32_t attempt() const = 0;
+
+  // Throws TaskCancelled once the attempt has been told to stop. Operators
+  // call it between batches of records.
+  virtual void CheckCancelled() = 0;
+  // Asks the driver whether this attempt may make its output final; at most
+  // one attempt per partition gets true. Throws TaskCancelled with the
+  // driver's reason otherwise.
+  virtual void AskCommit() = 0;
 
   TaskCounters& counters() { return counters_; }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,42 @@ inline constexpr int kMaxMessageBytes = 256 * 1024 * 1024;
 // Downloads move in chunks of this size: large enough to amortise per-message
 // cost, small enough to keep flow control responsive.
 inline constexpr size_t kChunkBytes = 1024 * 1024;
+
+// What a stream's sender puts into one write: the next message alone, or,
+// when several have queued up behind the previous write, as many as fit
+// kBatchBytes wrapped in the message type's `batch`. Under load a stream
+// then costs a write per batch instead of a write (and a wake-up on each
+// side) per task; idle, nothing waits.
+inline constexpr size_t kBatchBytes = 1024 * 1024;
+
+template <typename Message>
+void TakeNextWrite(std::deque<Message>& queue, Message* out) {
+  if (queue.size() == 1 || queue.front().ByteSizeLong() >= kBatchBytes) {
+    *out = std::move(queue.front());
+    queue.pop_front();
+    return;
+  }
+  out->Clear();
+  auto* batch = out->mutable_batch();
+  size_t bytes = 0;
+  while (!queue.empty()) {
+    const size_t n = queue.front().ByteSizeLong();
+    if (batch->messages_size() > 0 && bytes + n > kBatchBytes) break;
+    bytes += n;
+    *batch->add_messages() = std::move(queue.front());
+    queue.pop_front();
+  }
+}
+
+// Calls `fn` with each message `msg` carries: itself, or those of its batch.
+template <typename Message, typename Fn>
+void ForEachMessage(const Message& msg, Fn&& fn) {
+  if (msg.has_batch()) {
+    for (const Message& m : msg.batch().messages()) fn(m);
+  } else {
+    fn(msg);
+  }
+}
 
 // Arguments for every Ember client channel (message limits, keepalive).
 grpc::ChannelArguments ClientChannelArgs();
