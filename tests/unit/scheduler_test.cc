@@ -21,6 +21,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
+bool Eventually(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
 struct Launched {
   std::string executor;
   proto::TaskDescription task;
@@ -58,8 +67,10 @@ class LaunchLog {
 
 class RecordingBackend final : public ExecutorBackend {
  public:
-  RecordingBackend(std::string id, LaunchLog* log) : id_(std::move(id)), log_(log) {}
+  RecordingBackend(std::string id, LaunchLog* log, bool reachable = true)
+      : id_(std::move(id)), log_(log), reachable_(reachable) {}
   bool Launch(const proto::TaskDescription& task) override {
+    if (!reachable_) return false;
     log_->Add(id_, task);
     return true;
   }
@@ -75,9 +86,18 @@ class RecordingBackend final : public ExecutorBackend {
  private:
   std::string id_;
   LaunchLog* log_;
+  bool reachable_;
   std::mutex mu_;
   std::vector<uint64_t> killed_;
 };
+
+proto::TaskStatus WithState(const Launched& l, proto::TaskStatus::State state, std::string error = "") {
+  proto::TaskStatus s;
+  s.set_task_id(l.task.task_id());
+  s.set_state(state);
+  s.set_error(std::move(error));
+  return s;
+}
 
 using testing::GraphOnlyRunner;
 
@@ -114,8 +134,19 @@ class SchedulerTest : public ::testing::Test {
     return job_;
   }
 
-  void AddExecutor(const std::string& id, uint32_t cores) {
-    scheduler_.AddExecutor(id, id + ":1", cores, std::make_shared<RecordingBackend>(id, &log_));
+  std::shared_ptr<RecordingBackend> AddExecutor(const std::string& id, uint32_t cores, bool reachable = true) {
+    auto backend = std::make_shared<RecordingBackend>(id, &log_, reachable);
+    scheduler_.AddExecutor(id, id + ":1", cores, backend);
+    return backend;
+  }
+
+  // count() of `partitions` one-record partitions.
+  std::future<Status>& StartWideCountJob(uint32_t partitions) {
+    node_ = ctx_.range(0, partitions, 1, partitions).node();
+    return Start([this] {
+      return scheduler_.RunJob(node_, internal::ResultSpec{"count", {}, ""}, {},
+                               [](uint32_t, std::string&&) { return Status::Ok(); });
+    });
   }
 
   // Two map partitions shuffled into two reducers, then collected.
@@ -249,6 +280,157 @@ TEST_F(SchedulerTest, AbortFailsTheRunningJobAtOnce) {
   scheduler_.Abort(UnavailableError("all executor processes have exited"));
   ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
   EXPECT_NE(job.get().message().find("all executor processes"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, StatusFromAnotherExecutorIsIgnored) {
+  AddExecutor("a", 1);
+  AddExecutor("b", 1);
+  auto& job = StartCountJob();
+  Launched l = log_.Next();
+  const std::string other = l.executor == "a" ? "b" : "a";
+  scheduler_.OnTaskStatus(other, Succeeded(l));
+  EXPECT_EQ(job.wait_for(300ms), std::future_status::timeout)
+      << "a status about an attempt another executor runs must not count";
+  scheduler_.OnTaskStatus(l.executor, Succeeded(l));
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+}
+
+TEST_F(SchedulerTest, FetchFailureAboutAnOlderEpochIsIgnored) {
+  AddExecutor("a", 1);
+  AddExecutor("b", 1);
+  std::vector<uint32_t> results;
+  auto& job = StartShuffleJob(&results);
+  Launched m0 = log_.Next();
+  Launched m1 = log_.Next();
+  scheduler_.OnTaskStatus(m0.executor, Succeeded(m0));
+  scheduler_.OnTaskStatus(m1.executor, Succeeded(m1));
+  Launched r0 = log_.Next();
+  Launched r1 = log_.Next();
+  const proto::MapLocation& where = r0.task.shuffles(0).maps(0);
+  proto::TaskStatus stale = WithState(r0, proto::TaskStatus::FETCH_FAILED, "reset by peer");
+  stale.set_failed_shuffle_id(r0.task.shuffles(0).shuffle_id());
+  stale.set_failed_map_id(where.map_id());
+  stale.set_failed_executor_id(where.executor_id());
+  stale.set_failed_epoch(where.epoch() + 1);  // not the epoch the output has
+  scheduler_.OnTaskStatus(r0.executor, stale);
+  // The reduce task runs again; no map task is recomputed.
+  Launched again = log_.Next();
+  ASSERT_TRUE(again.task.has_result()) << "an output was dropped for news about another epoch";
+  scheduler_.OnTaskStatus(again.executor, Succeeded(again));
+  scheduler_.OnTaskStatus(r1.executor, Succeeded(r1));
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+}
+
+TEST_F(SchedulerTest, FetchFailureResubmitsTheStageAndKillsItsOldAttempts) {
+  auto a = AddExecutor("a", 1);
+  auto b = AddExecutor("b", 1);
+  std::vector<uint32_t> results;
+  auto& job = StartShuffleJob(&results);
+  Launched m0 = log_.Next();
+  Launched m1 = log_.Next();
+  scheduler_.OnTaskStatus(m0.executor, Succeeded(m0));
+  scheduler_.OnTaskStatus(m1.executor, Succeeded(m1));
+  Launched r0 = log_.Next();
+  Launched r1 = log_.Next();
+  EXPECT_EQ(r0.task.stage_attempt(), 0u);
+  // r0 cannot fetch map 0 from where it lives: that output is condemned.
+  const proto::MapLocation& where = r0.task.shuffles(0).maps(0);
+  proto::TaskStatus failed = WithState(r0, proto::TaskStatus::FETCH_FAILED, "connection refused");
+  failed.set_failed_shuffle_id(r0.task.shuffles(0).shuffle_id());
+  failed.set_failed_map_id(where.map_id());
+  failed.set_failed_executor_id(where.executor_id());
+  failed.set_failed_epoch(where.epoch());
+  scheduler_.OnTaskStatus(r0.executor, failed);
+  // The other attempt of the old stage run is told to stop.
+  ASSERT_TRUE(Eventually([&] {
+    auto killed = r1.executor == "a" ? a->killed() : b->killed();
+    return std::find(killed.begin(), killed.end(), r1.task.task_id()) != killed.end();
+  }));
+  scheduler_.OnTaskStatus(r1.executor, WithState(r1, proto::TaskStatus::KILLED, "told to stop"));
+  // The lost map outputs are recomputed, then the reduce stage runs again as
+  // attempt 1.
+  std::vector<Launched> maps;
+  Launched next = log_.Next();
+  while (next.task.has_shuffle_map()) {
+    scheduler_.OnTaskStatus(next.executor, Succeeded(next));
+    next = log_.Next();
+  }
+  EXPECT_EQ(next.task.stage_attempt(), 1u);
+  scheduler_.OnTaskStatus(next.executor, Succeeded(next));
+  Launched last = log_.Next();
+  EXPECT_EQ(last.task.stage_attempt(), 1u);
+  scheduler_.OnTaskStatus(last.executor, Succeeded(last));
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+  EXPECT_EQ(results.size(), 2u);
+}
+
+TEST_F(SchedulerTest, FailedJobKillsItsRunningAttempts) {
+  auto a = AddExecutor("a", 1);
+  auto b = AddExecutor("b", 1);
+  Scheduler::Options options = TestOptions();
+  auto& job = StartWideCountJob(2);
+  Launched t0 = log_.Next();
+  Launched t1 = log_.Next();
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    scheduler_.OnTaskStatus(t0.executor, WithState(t0, proto::TaskStatus::FAILED, "boom"));
+    if (attempt < 3) t0 = log_.Next();
+  }
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_FALSE(job.get().ok());
+  auto killed = t1.executor == "a" ? a->killed() : b->killed();
+  EXPECT_NE(std::find(killed.begin(), killed.end(), t1.task.task_id()), killed.end())
+      << "the attempt still running when the job failed was not killed";
+  (void)options;
+}
+
+TEST_F(SchedulerTest, FailedLaunchGoesToAnotherExecutorAtOnce) {
+  AddExecutor("dead", 4, /*reachable=*/false);
+  AddExecutor("live", 1);
+  auto& job = StartCountJob();
+  Launched l = log_.Next();  // "dead" has more free cores, yet the task lands here
+  EXPECT_EQ(l.executor, "live");
+  scheduler_.OnTaskStatus("live", Succeeded(l));
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+}
+
+TEST_F(SchedulerTest, HandedBackTasksRunAgainWithoutCountingAFailure) {
+  AddExecutor("a", 1);
+  auto& job = StartCountJob();
+  for (int i = 0; i < 6; ++i) {  // more than max_task_failures
+    Launched l = log_.Next();
+    EXPECT_EQ(l.task.attempt(), 0u);
+    scheduler_.OnTaskStatus("a", WithState(l, proto::TaskStatus::KILLED, "executor a stopped: SIGTERM"));
+  }
+  Launched l = log_.Next();
+  scheduler_.OnTaskStatus("a", Succeeded(l));
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+}
+
+TEST_F(SchedulerTest, OneAttemptPerPartitionMayCommit) {
+  AddExecutor("a", 1);
+  AddExecutor("b", 1);
+  auto& job = StartCountJob();
+  Launched first = log_.Next();
+  std::string reason;
+  const std::string other = first.executor == "a" ? "b" : "a";
+  EXPECT_FALSE(scheduler_.CanCommit(other, first.task.task_id(), &reason)) << "asked from the wrong executor";
+  EXPECT_TRUE(scheduler_.CanCommit(first.executor, first.task.task_id(), &reason)) << reason;
+  EXPECT_TRUE(scheduler_.CanCommit(first.executor, first.task.task_id(), &reason)) << "asking twice is fine";
+  // The attempt is handed back; its permission goes with it.
+  scheduler_.OnTaskStatus(first.executor, WithState(first, proto::TaskStatus::KILLED, "stopping"));
+  Launched second = log_.Next();
+  EXPECT_FALSE(scheduler_.CanCommit(first.executor, first.task.task_id(), &reason));
+  EXPECT_EQ(reason, "this attempt no longer counts");
+  EXPECT_TRUE(scheduler_.CanCommit(second.executor, second.task.task_id(), &reason)) << reason;
+  scheduler_.OnTaskStatus(second.executor, Succeeded(second));
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+  EXPECT_FALSE(scheduler_.CanCommit(second.executor, second.task.task_id(), &reason)) << "no job runs";
 }
 
 }  // namespace
