@@ -1,16 +1,12 @@
 // The operators that need no user types: union, textFile, range, and the
 // file handling of saveAsTextFile.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <filesystem>
 #include <tuple>
 
+#include "common/log.h"
 #include "ember/context.h"
 #include "ember/operators.h"
+#include "runtime/fs/file_system.h"
 #include "runtime/textio/line_reader.h"
 #include "runtime/textio/splits.h"
 
@@ -98,84 +94,108 @@ FnRef RangeRef() {
 
 TextPartWriter::TextPartWriter(const std::string& dir, uint32_t partition, uint32_t attempt) {
   (void)kRegistered;
-  final_path_ = dir + "/" + PartName(partition);
+  auto where = fs::Resolve(dir);
+  if (!where.ok()) Fail(where.status().WithContext("saveAsTextFile"));
+  fs_ = where->fs;
+  final_path_ = fs::JoinPath(where->path, PartName(partition));
   // Unique per attempt, even for two copies of one attempt on two machines
   // writing to a shared file system (an executor declared lost that still
-  // runs): each gets its own temporary file.
-  std::string tmpl = dir + "/" + kTemporaryDir + "/" + PartName(partition) + ".attempt-" +
-                     std::to_string(attempt) + ".XXXXXX";
-  fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd_ < 0) Fail(ErrnoError("saveAsTextFile: creating " + tmpl, errno));
-  tmp_path_ = std::move(tmpl);
-  // mkostemp creates 0600; output files are as readable as any other.
-  ::fchmod(fd_, 0644);
+  // runs): each gets its own temporary file. If the driver has removed the
+  // directory (the job failed), this fails instead of recreating it.
+  auto file = fs_->CreateUnique(fs::JoinPath(where->path, kTemporaryDir),
+                                PartName(partition) + ".attempt-" + std::to_string(attempt));
+  if (!file.ok()) Fail(file.status().WithContext("saveAsTextFile"));
+  file_ = std::move(*file);
 }
 
 TextPartWriter::~TextPartWriter() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    ::unlink(tmp_path_.c_str());
+  if (file_ != nullptr) {
+    const std::string tmp = file_->path();
+    file_.reset();
+    (void)fs_->Remove(tmp);
   }
 }
 
 void TextPartWriter::Flush() {
-  size_t done = 0;
-  while (done < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Fail(ErrnoError("saveAsTextFile: writing " + tmp_path_, errno));
-    }
-    done += static_cast<size_t>(n);
-  }
+  Status st = file_->Append(buffer_);
+  if (!st.ok()) Fail(st.WithContext("saveAsTextFile"));
   buffer_.clear();
 }
 
 void TextPartWriter::Commit() {
   Flush();
-  if (::fsync(fd_) != 0) Fail(ErrnoError("saveAsTextFile: syncing " + tmp_path_, errno));
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    Fail(ErrnoError("saveAsTextFile: closing " + tmp_path_, errno));
+  const std::string tmp = file_->path();
+  Status st = file_->SyncAndClose();
+  file_.reset();
+  if (st.ok()) st = fs_->RenameNoReplace(tmp, final_path_);
+  if (st.code() == StatusCode::kAlreadyExists) {
+    // Only an authorised attempt renames, after syncing, so an existing
+    // part is a complete copy: an attempt whose success the driver never
+    // heard of (its executor was declared lost just after the rename).
+    // Keep that copy; this attempt's is the same records.
+    (void)fs_->Remove(tmp);
+    return;
   }
-  fd_ = -1;
-  if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp_path_.c_str());
-    Fail(ErrnoError("saveAsTextFile: renaming to " + final_path_, err));
+  if (!st.ok()) {
+    (void)fs_->Remove(tmp);
+    Fail(st.WithContext("saveAsTextFile: committing " + final_path_));
   }
 }
 
 std::string PrepareTextOutput(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  // Executors may run elsewhere in the file system tree; they get an
-  // absolute path.
-  const std::string dir = fs::absolute(path, ec).lexically_normal().string();
-  if (dir.empty() || ec) {
-    throw InvalidInput(InvalidArgumentError("saveAsTextFile: bad output path '" + path + "'"));
+  auto where = fs::Resolve(path);
+  if (!where.ok()) {
+    throw InvalidInput(where.status().WithContext("saveAsTextFile: bad output path"));
   }
-  if (fs::exists(dir, ec)) {
-    throw InvalidInput(AlreadyExistsError("saveAsTextFile: output directory " + dir +
-                                          " already exists"));
-  }
-  fs::create_directories(fs::path(dir) / kTemporaryDir, ec);
-  if (ec) {
+  const std::string& dir = where->path;
+  // One atomic create decides: two jobs writing to one directory cannot
+  // both pass a check that it does not exist.
+  Status st = where->fs->CreateDirExclusive(dir);
+  if (st.code() == StatusCode::kAlreadyExists) {
     throw InvalidInput(
-        Status(StatusCode::kPermissionDenied,
-               "saveAsTextFile: cannot create output directory " + dir + ": " + ec.message()));
+        AlreadyExistsError("saveAsTextFile: output directory " + dir + " already exists"));
+  }
+  if (!st.ok())
+    throw InvalidInput(st.WithContext("saveAsTextFile: cannot create output directory"));
+  st = where->fs->CreateDirs(fs::JoinPath(dir, kTemporaryDir));
+  if (!st.ok()) {
+    AbortTextOutput(dir);
+    throw InvalidInput(st.WithContext("saveAsTextFile: cannot create output directory"));
   }
   return dir;
 }
 
-void CommitTextOutput(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::remove_all(fs::path(dir) / kTemporaryDir, ec);
-  const std::string marker = dir + "/_SUCCESS";
-  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw JobFailed(ErrnoError("saveAsTextFile: writing " + marker, errno));
-  ::close(fd);
+void CommitTextOutput(const std::string& dir, uint32_t partitions) {
+  auto where = fs::Resolve(dir);
+  if (!where.ok()) throw JobFailed(where.status().WithContext("saveAsTextFile"));
+  fs::FileSystem& fsys = *where->fs;
+  // Every partition's task reported success; its part must be there. A
+  // missing one means the file system lost a rename: fail, do not mark it
+  // complete.
+  for (uint32_t p = 0; p < partitions; ++p) {
+    const std::string part = fs::JoinPath(dir, PartName(p));
+    auto info = fsys.Stat(part);
+    if (!info.ok() || info->type != fs::FileType::kRegular) {
+      throw JobFailed(
+          DataLossError("saveAsTextFile: " + part + " is missing although its task succeeded"));
+    }
+  }
+  Status st = fsys.RemoveAll(fs::JoinPath(dir, kTemporaryDir));
+  if (!st.ok()) throw JobFailed(st.WithContext("saveAsTextFile: removing temporary files"));
+  auto marker = fsys.CreateExclusive(fs::JoinPath(dir, "_SUCCESS"));
+  if (!marker.ok()) throw JobFailed(marker.status().WithContext("saveAsTextFile"));
+  st = (*marker)->SyncAndClose();
+  if (st.ok()) st = fsys.SyncDir(dir);
+  if (!st.ok()) throw JobFailed(st.WithContext("saveAsTextFile"));
+}
+
+void AbortTextOutput(const std::string& dir) noexcept {
+  auto where = fs::Resolve(dir);
+  Status st = where.ok() ? where->fs->RemoveAll(where->path) : where.status();
+  if (!st.ok()) {
+    EMBER_LOG(kWarning) << "saveAsTextFile: the job failed and its output directory " << dir
+                        << " could not be removed: " << st.ToString();
+  }
 }
 
 }  // namespace ember::internal

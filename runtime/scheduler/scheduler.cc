@@ -1,6 +1,7 @@
 #include "runtime/scheduler/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/log.h"
 #include "runtime/metrics/metrics.h"
@@ -166,10 +167,16 @@ uint32_t Scheduler::total_cores() const {
 
 void Scheduler::ObserveDuration(double seconds) {
   constexpr double kWeight = 0.05;
-  mean_task_seconds_ = mean_task_seconds_ == 0 ? seconds : (1 - kWeight) * mean_task_seconds_ + kWeight * seconds;
+  mean_task_seconds_ =
+      mean_task_seconds_ == 0 ? seconds : (1 - kWeight) * mean_task_seconds_ + kWeight * seconds;
   const double target = std::chrono::duration<double>(options_.queued_work_per_core).count();
-  const double wanted = mean_task_seconds_ > 0 ? target / mean_task_seconds_ : options_.max_prefetch_per_core;
-  const uint32_t depth = static_cast<uint32_t>(std::clamp(wanted, 1.0, double(options_.max_prefetch_per_core)));
+  // Long tasks get no queue at all: a task queued behind a running one
+  // would wait while another core goes idle, and a retry would wait behind
+  // it. Only tasks much shorter than a launch round trip's worth of work
+  // are queued.
+  const double wanted = mean_task_seconds_ > 0 ? std::floor(target / mean_task_seconds_) : 0;
+  const uint32_t depth =
+      static_cast<uint32_t>(std::clamp(wanted, 0.0, double(options_.max_prefetch_per_core)));
   if (depth == prefetch_) return;
   prefetch_ = depth;
   by_free_.clear();
@@ -237,11 +244,18 @@ const proto::ShuffleLocations& Scheduler::Locations(uint32_t shuffle_id) {
 
 // ------------------------------------------------------------- launching --
 
-void Scheduler::MarkReady(Stage& stage, uint32_t slot) {
+void Scheduler::MarkReady(Stage& stage, uint32_t slot, Queue where) {
   stage.state[slot] = PartState::kWaiting;
   if (!stage.queued[slot]) {
     stage.queued[slot] = true;
-    stage.ready.push_back(slot);
+    // A partition that runs again (failed, lost, handed back) goes first,
+    // as in Spark: a task that fails every time then fails its job in
+    // seconds instead of after every other partition has run.
+    if (where == Queue::kFront) {
+      stage.ready.push_front(slot);
+    } else {
+      stage.ready.push_back(slot);
+    }
   }
 }
 
@@ -355,7 +369,8 @@ bool Scheduler::CanCommit(const std::string& executor_id, uint64_t task_id, std:
     return false;
   }
   auto it = running_.find(task_id);
-  if (it == running_.end() || it->second.executor_id != executor_id || it->second.stage == kNoStage) {
+  if (it == running_.end() || it->second.executor_id != executor_id ||
+      it->second.stage == kNoStage) {
     *reason = "this attempt no longer counts";
     return false;
   }
@@ -435,10 +450,10 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
       // over the same dead executor find its outputs already gone.
       ForgetOutputsOf(status.failed_executor_id());
       if (++stage.fetch_failures >= options_.max_fetch_failures) {
-        job.failure = AbortedError("stage " + std::to_string(stage.id) + " (" + stage.plan.name +
-                                   ") lost its shuffle input " +
-                                   std::to_string(stage.fetch_failures) +
-                                   " times; most recent: " + status.error());
+        job.failure =
+            AbortedError("stage " + std::to_string(stage.id) + " (" + stage.plan.name +
+                         ") lost its shuffle input " + std::to_string(stage.fetch_failures) +
+                         " times; most recent: " + status.error());
         return;
       }
       // The stage runs again once its inputs are back; the attempts of the
@@ -450,8 +465,9 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
     case proto::TaskStatus::KILLED:
       // Handed back by an executor that is shutting down: it simply runs
       // again elsewhere.
-      EMBER_LOG(kInfo) << "task " << partition << " in stage " << stage.id << " was handed back by executor "
-                       << task.executor_id << ": " << status.error();
+      EMBER_LOG(kInfo) << "task " << partition << " in stage " << stage.id
+                       << " was handed back by executor " << task.executor_id << ": "
+                       << status.error();
       MarkReady(stage, slot);
       return;
     default: {
@@ -460,11 +476,11 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
                           << stage.id << " (" << stage.plan.name << ") failed on executor "
                           << task.executor_id << ": " << status.error();
       if (failures >= options_.max_task_failures) {
-        job.failure = AbortedError(
-            "task " + std::to_string(partition) + " in stage " + std::to_string(stage.id) + " (" +
-            stage.plan.name + ") failed " + std::to_string(failures) +
-            (failures == 1 ? " time" : " times") + "; most recent failure on executor " +
-            task.executor_id + ": " + status.error());
+        job.failure = AbortedError("task " + std::to_string(partition) + " in stage " +
+                                   std::to_string(stage.id) + " (" + stage.plan.name + ") failed " +
+                                   std::to_string(failures) + (failures == 1 ? " time" : " times") +
+                                   "; most recent failure on executor " + task.executor_id + ": " +
+                                   status.error());
         return;
       }
       MarkReady(stage, slot);
@@ -527,13 +543,14 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
         stage.state[slot] = PartState::kDone;
         ++stage.done;
       } else {
-        MarkReady(stage, slot);
+        MarkReady(stage, slot, Queue::kBack);
       }
     }
     job.stages.push_back(std::move(stage));
   }
   for (size_t i = 0; i < job.stages.size(); ++i) {
-    for (uint32_t s : job.stages[i].inputs) job.stages[job.stage_of_shuffle.at(s)].readers.push_back(i);
+    for (uint32_t s : job.stages[i].inputs)
+      job.stages[job.stage_of_shuffle.at(s)].readers.push_back(i);
   }
   committers_.clear();
   job_ = &job;
@@ -593,9 +610,9 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     if (!executors_.empty()) {
       last_executor_seen_ = now;
     } else if (now - last_executor_seen_ > options_.no_executor_timeout) {
-      job.failure = UnavailableError(
-          "no executors registered for " +
-          std::to_string(options_.no_executor_timeout.count() / 1000) + " s");
+      job.failure =
+          UnavailableError("no executors registered for " +
+                           std::to_string(options_.no_executor_timeout.count() / 1000) + " s");
       break;
     }
     if (options_.metrics) {
@@ -617,7 +634,8 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     KillJob(job);
     const auto deadline = std::chrono::steady_clock::now() + options_.kill_grace;
     auto stopped = [&] {
-      return std::none_of(killed.begin(), killed.end(), [&](uint64_t id) { return running_.count(id) > 0; });
+      return std::none_of(killed.begin(), killed.end(),
+                          [&](uint64_t id) { return running_.count(id) > 0; });
     };
     while (!stopped() && std::chrono::steady_clock::now() < deadline) {
       cv_.wait_until(lock, deadline, [&] { return !inbox_.empty() || stopped(); });

@@ -96,8 +96,8 @@ class Scheduler {
     // At most this many tasks per core wait in an executor's queue beyond
     // the one running, so that the round trip of a launch does not leave a
     // core idle. How many are used adapts to how long tasks take: enough for
-    // about queued_work_per_core of work (one for long tasks, more for
-    // tiny ones). Queues fill only once every core is busy.
+    // about queued_work_per_core of work (none for tasks longer than that,
+    // more for tiny ones). Queues fill only once every core is busy.
     uint32_t max_prefetch_per_core = 32;
     std::chrono::microseconds queued_work_per_core{2000};
     Metrics* metrics = nullptr;
@@ -198,7 +198,8 @@ class Scheduler {
 
   // Event handlers; all require mu_.
   void HandleStatus(Job& job, uint64_t task_id, const RunningTask& task, proto::TaskStatus& status);
-  void MarkReady(Stage& stage, uint32_t slot);
+  enum class Queue { kFront, kBack };
+  void MarkReady(Stage& stage, uint32_t slot, Queue where = Queue::kFront);
   void OutputLost(uint32_t shuffle_id, uint32_t map);
   void ForgetOutputsOf(const std::string& executor_id);
   void DropExecutorLocked(const std::string& id, const Status& why);
@@ -247,7 +248,7 @@ class Scheduler {
   Status abort_;
   uint64_t epoch_ = 0;
   double mean_task_seconds_ = 0;  // moving average; 0 until a task finished
-  uint32_t prefetch_ = 1;         // tasks queued per core beyond the running one
+  uint32_t prefetch_ = 0;         // tasks queued per core beyond the running one
   uint64_t next_task_id_ = 1;
   uint32_t next_stage_id_ = 0;
   std::chrono::steady_clock::time_point last_executor_seen_;

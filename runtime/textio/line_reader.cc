@@ -1,10 +1,6 @@
 #include "runtime/textio/line_reader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 
@@ -28,24 +24,24 @@ Result<std::unique_ptr<LineReader>> LineReader::Open(const FileSplit& split) {
   return Open(split, kDefaultBufferBytes);
 }
 
-Result<std::unique_ptr<LineReader>> LineReader::Open(const FileSplit& split,
-                                                     size_t buffer_bytes) {
+Result<std::unique_ptr<LineReader>> LineReader::Open(const FileSplit& split, size_t buffer_bytes) {
   if (split.length > std::numeric_limits<uint64_t>::max() - split.offset) {
     return InvalidArgumentError("split of " + split.path + " has offset + length overflowing");
   }
-  const int fd = ::open(split.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("opening " + split.path, errno);
-  // Advisory only: doubles kernel read-ahead on most file systems.
-  (void)::posix_fadvise(fd, static_cast<off_t>(split.offset), 0, POSIX_FADV_SEQUENTIAL);
+  ASSIGN_OR_RETURN(fs::ResolvedPath where, fs::Resolve(split.path));
+  ASSIGN_OR_RETURN(std::unique_ptr<fs::ReadableFile> file, where.fs->OpenForRead(where.path));
+  file->WillReadSequentially(split.offset);
   // A small split needs no big buffer; the buffer grows if a line demands.
   const uint64_t enough = split.length + kTailReadBytes;
   const size_t initial = enough < buffer_bytes ? static_cast<size_t>(enough) : buffer_bytes;
-  return std::make_unique<LineReader>(PrivateTag(), split, fd, std::max(initial, kMinBufferBytes));
+  return std::make_unique<LineReader>(PrivateTag(), split, std::move(file),
+                                      std::max(initial, kMinBufferBytes));
 }
 
-LineReader::LineReader(PrivateTag, FileSplit split, int fd, size_t buffer_bytes)
+LineReader::LineReader(PrivateTag, FileSplit split, std::unique_ptr<fs::ReadableFile> file,
+                       size_t buffer_bytes)
     : split_(std::move(split)),
-      fd_(fd),
+      file_(std::move(file)),
       split_end_(split_.offset + split_.length),
       buf_(std::make_unique_for_overwrite<char[]>(buffer_bytes)),
       capacity_(buffer_bytes) {
@@ -57,7 +53,7 @@ LineReader::LineReader(PrivateTag, FileSplit split, int fd, size_t buffer_bytes)
   }
 }
 
-LineReader::~LineReader() { ::close(fd_); }
+LineReader::~LineReader() = default;
 
 bool LineReader::Stop(Status status) {
   done_ = true;
@@ -86,22 +82,19 @@ LineReader::Fill LineReader::ReadMore() {
     const uint64_t to_end = split_end_ - file_pos_ + kTailReadBytes;
     if (to_end < want) want = static_cast<size_t>(to_end);
   }
-  for (;;) {
-    const ssize_t n = ::pread(fd_, buf_.get() + end_, want, static_cast<off_t>(file_pos_));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Stop(ErrnoError("reading " + split_.path + " at offset " + std::to_string(file_pos_), errno));
-      return Fill::kError;
-    }
-    if (n == 0) {
-      eof_ = true;
-      return Fill::kEof;
-    }
-    end_ += static_cast<size_t>(n);
-    file_pos_ += static_cast<uint64_t>(n);
-    bytes_read_ += static_cast<uint64_t>(n);
-    return Fill::kData;
+  auto n = file_->ReadAt(file_pos_, buf_.get() + end_, want);
+  if (!n.ok()) {
+    Stop(n.status());
+    return Fill::kError;
   }
+  if (*n == 0) {
+    eof_ = true;
+    return Fill::kEof;
+  }
+  end_ += *n;
+  file_pos_ += *n;
+  bytes_read_ += *n;
+  return Fill::kData;
 }
 
 bool LineReader::SkipPartialLine() {

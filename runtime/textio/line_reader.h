@@ -10,8 +10,9 @@
 // expected). The last line of a file without a final '\n' is still a line;
 // an empty file has no lines.
 //
-// The reader does large pread()s into one buffer and hands out views into it;
-// there is no per-line allocation. A line longer than the buffer grows it.
+// The reader does large reads (through the file system layer, fs/) into one
+// buffer and hands out views into it; there is no per-line allocation. A
+// line longer than the buffer grows it.
 //
 // Thread-safety: a LineReader is used by one thread at a time.
 #pragma once
@@ -23,6 +24,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "runtime/fs/file_system.h"
 #include "runtime/textio/splits.h"
 
 namespace ember::textio {
@@ -42,7 +44,8 @@ class LineReader {
   // exercise refills and growth).
   static Result<std::unique_ptr<LineReader>> Open(const FileSplit& split, size_t buffer_bytes);
 
-  LineReader(PrivateTag, FileSplit split, int fd, size_t buffer_bytes);
+  LineReader(PrivateTag, FileSplit split, std::unique_ptr<fs::ReadableFile> file,
+             size_t buffer_bytes);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -72,7 +75,7 @@ class LineReader {
   uint64_t NextLineOffset() const { return file_pos_ - (end_ - begin_); }
 
   FileSplit split_;
-  int fd_;
+  std::unique_ptr<fs::ReadableFile> file_;
   uint64_t split_end_;
   std::unique_ptr<char[]> buf_;
   size_t capacity_;

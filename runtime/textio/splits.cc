@@ -1,19 +1,13 @@
 #include "runtime/textio/splits.h"
 
-#include <glob.h>
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <filesystem>
-#include <system_error>
 
 #include <ember/record.h>
 
+#include "runtime/fs/file_system.h"
+
 namespace ember::textio {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Format tag in front of an encoded split, so a task description from an
 // incompatible build fails loudly instead of reading garbage.
@@ -29,39 +23,23 @@ bool IsHiddenName(std::string_view name) {
   return !name.empty() && (name.front() == '.' || name.front() == '_');
 }
 
-// Owns a glob_t so every return path frees it.
-class GlobResult {
- public:
-  GlobResult() = default;
-  ~GlobResult() {
-    if (used_) globfree(&g_);
-  }
-  GlobResult(const GlobResult&) = delete;
-  GlobResult& operator=(const GlobResult&) = delete;
-  glob_t* get() {
-    used_ = true;
-    return &g_;
-  }
-
- private:
-  glob_t g_{};
-  bool used_ = false;
-};
+std::string_view BaseName(std::string_view path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
 
 enum class EmptyDirectory { kError, kAllow };
 
 // Appends the directory's visible regular files, sorted by name.
-Status ListDirectory(const std::string& dir, EmptyDirectory empty, std::vector<std::string>* out) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec) return ErrnoError("listing input directory " + dir, ec.value());
+Status ListDirectory(fs::FileSystem& fsys, const std::string& dir, EmptyDirectory empty,
+                     std::vector<std::string>* out) {
+  auto entries = fsys.List(dir);
+  if (!entries.ok()) return entries.status().WithContext("listing input directory");
   std::vector<std::string> files;
-  for (const fs::directory_entry& entry : it) {
-    const std::string name = entry.path().filename().string();
-    if (IsHiddenName(name)) continue;
-    std::error_code type_ec;
-    if (!entry.is_regular_file(type_ec)) continue;  // subdirectories are not recursed into
-    files.push_back(entry.path().string());
+  for (const fs::FileInfo& entry : *entries) {
+    if (IsHiddenName(BaseName(entry.path))) continue;
+    // Subdirectories are not recursed into.
+    if (entry.type == fs::FileType::kRegular) files.push_back(entry.path);
   }
   if (files.empty() && empty == EmptyDirectory::kError) {
     return NotFoundError("input directory " + dir + " has no files");
@@ -71,22 +49,18 @@ Status ListDirectory(const std::string& dir, EmptyDirectory empty, std::vector<s
   return Status();
 }
 
-Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
-  GlobResult g;
-  const int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, g.get());
-  if (rc == GLOB_NOMATCH) return NotFoundError("no files match " + pattern);
-  if (rc == GLOB_NOSPACE) return ResourceExhaustedError("out of memory expanding " + pattern);
-  if (rc != 0) return UnavailableError("read error expanding " + pattern);
+Status ExpandGlob(fs::FileSystem& fsys, const std::string& pattern, std::vector<std::string>* out) {
+  ASSIGN_OR_RETURN(std::vector<std::string> matches, fsys.Glob(pattern));
+  std::sort(matches.begin(), matches.end());
   const size_t before = out->size();
-  for (size_t i = 0; i < g.get()->gl_pathc; ++i) {
-    const std::string match = g.get()->gl_pathv[i];
-    struct stat st {};
-    if (::stat(match.c_str(), &st) != 0) continue;  // vanished since glob() saw it
-    if (S_ISDIR(st.st_mode)) {
+  for (const std::string& match : matches) {
+    auto info = fsys.Stat(match);
+    if (!info.ok()) continue;  // vanished since the glob saw it
+    if (info->type == fs::FileType::kDirectory) {
       // A glob may sweep up empty directories; only an empty overall
       // result is an error.
-      RETURN_IF_ERROR(ListDirectory(match, EmptyDirectory::kAllow, out));
-    } else if (S_ISREG(st.st_mode)) {
+      RETURN_IF_ERROR(ListDirectory(fsys, match, EmptyDirectory::kAllow, out));
+    } else if (info->type == fs::FileType::kRegular) {
       out->push_back(match);
     }
   }
@@ -94,19 +68,26 @@ Status ExpandGlob(const std::string& pattern, std::vector<std::string>* out) {
   return Status();
 }
 
-Status ExpandOne(const std::string& pattern, std::vector<std::string>* out) {
-  if (pattern.find_first_of(kGlobChars) != std::string::npos) return ExpandGlob(pattern, out);
-  struct stat st {};
-  if (::stat(pattern.c_str(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) return NotFoundError("input path does not exist: " + pattern);
-    return ErrnoError("stat " + pattern, err);
+Status ExpandOne(std::string_view piece, std::vector<std::string>* out) {
+  ASSIGN_OR_RETURN(fs::ResolvedPath where, fs::Resolve(piece));
+  fs::FileSystem& fsys = *where.fs;
+  if (where.path.find_first_of(kGlobChars) != std::string::npos) {
+    return ExpandGlob(fsys, where.path, out);
   }
-  if (S_ISDIR(st.st_mode)) return ListDirectory(pattern, EmptyDirectory::kError, out);
-  if (!S_ISREG(st.st_mode)) {
-    return InvalidArgumentError("input path is not a regular file or directory: " + pattern);
+  auto info = fsys.Stat(where.path);
+  if (!info.ok()) {
+    if (info.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("input path does not exist: " + where.path);
+    }
+    return info.status();
   }
-  out->push_back(pattern);
+  if (info->type == fs::FileType::kDirectory) {
+    return ListDirectory(fsys, where.path, EmptyDirectory::kError, out);
+  }
+  if (info->type != fs::FileType::kRegular) {
+    return InvalidArgumentError("input path is not a regular file or directory: " + where.path);
+  }
+  out->push_back(where.path);
   return Status();
 }
 
@@ -123,7 +104,7 @@ Result<std::vector<std::string>> ExpandInputPaths(std::string_view pattern) {
     start = comma + 1;
     if (piece.empty()) continue;
     any_pattern = true;
-    RETURN_IF_ERROR(ExpandOne(std::string(piece), &files));
+    RETURN_IF_ERROR(ExpandOne(piece, &files));
   }
   if (!any_pattern) return InvalidArgumentError("empty input path");
   return files;
@@ -136,10 +117,12 @@ Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& fil
   sizes.reserve(files.size());
   uint64_t total = 0;
   for (const std::string& path : files) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path, errno);
-    if (!S_ISREG(st.st_mode)) return InvalidArgumentError("input is not a regular file: " + path);
-    sizes.push_back(static_cast<uint64_t>(st.st_size));
+    ASSIGN_OR_RETURN(fs::ResolvedPath where, fs::Resolve(path));
+    ASSIGN_OR_RETURN(fs::FileInfo info, where.fs->Stat(where.path));
+    if (info.type != fs::FileType::kRegular) {
+      return InvalidArgumentError("input is not a regular file: " + path);
+    }
+    sizes.push_back(info.size);
     total += sizes.back();
   }
   const uint64_t goal = total / std::max<uint32_t>(min_partitions, 1);

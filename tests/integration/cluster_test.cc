@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -73,19 +74,12 @@ class ExternalCluster {
                   const std::vector<std::string>& app_args)
       : app_id_(app_id) {
     WriteFileOrDie(secret_file(), "integration-secret-" + app_id);
-    std::vector<std::string> argv = {Bin("ember-driver"),
-                                     "--master",
-                                     "external[" + std::to_string(executors) + "]",
-                                     "--app-id",
-                                     app_id,
-                                     "--secret-file",
-                                     secret_file(),
-                                     "--port",
-                                     "0",
-                                     "--log-level",
-                                     "info",
-                                     "--local-dir",
-                                     dir_ / "driver"};
+    std::vector<std::string> argv = {
+        Bin("ember-driver"), "--master", "external[" + std::to_string(executors) + "]",
+        "--app-id",          app_id,     "--secret-file",
+        secret_file(),       "--port",   "0",
+        "--log-level",       "info",     "--local-dir",
+        dir_ / "driver"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.push_back(EMBER_OPS_APP);
     argv.insert(argv.end(), app_args.begin(), app_args.end());
@@ -100,24 +94,37 @@ class ExternalCluster {
 
   std::optional<int> WaitForLogNumber(const std::string& prefix) {
     std::optional<int> n;
-    WaitUntil([&] { return (n = NumberAfter(driver_->Stderr(), prefix)).has_value() ||
-                           !driver_->running(); },
-              kStartupWait);
+    WaitUntil(
+        [&] {
+          return (n = NumberAfter(driver_->Stderr(), prefix)).has_value() || !driver_->running();
+        },
+        kStartupWait);
     return n;
   }
 
   std::vector<std::string> ExecutorArgv(int port, const std::string& id,
                                         const std::string& secret_flag) const {
-    return {Bin("ember-executor"), "--driver",    "127.0.0.1:" + std::to_string(port),
-            "--executor-id",       id,            "--app-id",
-            app_id_,               "--cores",     "1",
+    return {Bin("ember-executor"),
+            "--driver",
+            "127.0.0.1:" + std::to_string(port),
+            "--executor-id",
+            id,
+            "--app-id",
+            app_id_,
+            "--cores",
+            "1",
             secret_flag.rfind("--secret=", 0) == 0 ? secret_flag : "--secret-file=" + secret_file(),
-            "--local-dir",         dir_ / ("executor-" + id),
-            "--log-level",         "info"};
+            "--local-dir",
+            dir_ / ("executor-" + id),
+            "--log-level",
+            "info"};
   }
 
-  Process& StartExecutor(int port, const std::string& id) {
-    executors_.push_back(std::make_unique<Process>(ExecutorArgv(port, id, "")));
+  Process& StartExecutor(int port, const std::string& id,
+                         const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> argv = ExecutorArgv(port, id, "");
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    executors_.push_back(std::make_unique<Process>(std::move(argv)));
     return *executors_.back();
   }
 
@@ -138,8 +145,7 @@ TEST(ClusterAuthTest, ExecutorWithWrongSecretIsRefusedAndRightOneRunsTheJob) {
   ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
 
   ProcessResult refused = RunProcess(
-      cluster.ExecutorArgv(*port, "1", "--secret=not-the-application-secret"), {},
-      kStartupWait);
+      cluster.ExecutorArgv(*port, "1", "--secret=not-the-application-secret"), {}, kStartupWait);
   EXPECT_FALSE(refused.timed_out) << refused.Describe();
   EXPECT_NE(refused.exit_code, 0) << refused.Describe();
   EXPECT_NE(refused.err.find("UNAUTHENTICATED"), std::string::npos) << refused.Describe();
@@ -224,6 +230,155 @@ INSTANTIATE_TEST_SUITE_P(Phases, ExecutorLossTest,
                            return info.param == KillDuring::kMapStage ? "MapStage" : "ReduceStage";
                          });
 
+// ------------------------------------------------ exactly-once output --
+
+// Part files of an output directory -> their lines; fails the test on any
+// other entry than part-NNNNN and _SUCCESS.
+std::map<std::string, std::vector<std::string>> ReadOutput(const std::string& dir) {
+  std::map<std::string, std::vector<std::string>> parts;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name == "_SUCCESS") continue;
+    EXPECT_EQ(name.rfind("part-", 0), 0u) << "leftover in the output: " << name;
+    EXPECT_TRUE(e.is_regular_file()) << name;
+    std::vector<std::string> lines;
+    std::istringstream in(ReadFileOrEmpty(e.path().string()));
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    parts[name] = std::move(lines);
+  }
+  return parts;
+}
+
+// The value of an unlabelled or singly-labelled gauge in a /metrics page.
+std::optional<double> MetricValue(const std::string& page, const std::string& name) {
+  std::istringstream in(page);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
+}
+
+std::optional<int> MetricsPort(Process& p) {
+  std::optional<int> port;
+  WaitUntil(
+      [&] {
+        const std::string err = p.Stderr();
+        const size_t at = err.find("metrics at http://");
+        if (at != std::string::npos) {
+          const size_t colon = err.find(':', at + std::string("metrics at http://").size());
+          if (colon != std::string::npos) port = NumberAfter(err.substr(colon), ":");
+        }
+        return port.has_value() || !p.running();
+      },
+      kStartupWait);
+  return port;
+}
+
+TEST(ExactlyOnceOutputTest, KillNineDuringSaveLeavesOneCompleteCopyOfEveryPart) {
+  constexpr int64_t kRecords = 4000;
+  constexpr int kSlices = 8;
+  TempDir work("ember-save");
+  const std::string out = work.path() + "/out";
+  // 500 records of 2 ms per part: each executor writes several parts in
+  // turn, and the victim is killed in the middle of one.
+  ExternalCluster cluster(
+      "it-save-kill", 2, {},
+      {"save", std::to_string(kRecords), std::to_string(kSlices), "2000", work.path(), out, "-1"});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  Process& survivor = cluster.StartExecutor(*port, "1");
+  Process& victim = cluster.StartExecutor(*port, "2");
+  const std::string victim_marks = "save-" + std::to_string(victim.pid()) + "-";
+  // 10 marks a part: past 13, the victim has committed a part (or is
+  // committing it) and is writing its next one.
+  ASSERT_TRUE(WaitUntil([&] {
+    return CountMarkers(work.path(), victim_marks) >= 13 || !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running())
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  ASSERT_EQ(::kill(victim.pid(), SIGKILL), 0);
+  EXPECT_EQ(victim.Wait().term_signal, SIGKILL);
+
+  ProcessResult driver = cluster.driver().Wait();
+  ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
+  EXPECT_EQ(ParseAppOutput(driver.out).Scalar("saved"), "yes") << driver.Describe();
+  EXPECT_TRUE(fs::is_regular_file(out + "/_SUCCESS"));
+  EXPECT_FALSE(fs::exists(out + "/_temporary"));
+  const auto parts = ReadOutput(out);
+  ASSERT_EQ(parts.size(), static_cast<size_t>(kSlices));
+  // Every record exactly once, each part one contiguous run.
+  std::vector<int> seen(kRecords, 0);
+  for (const auto& [name, lines] : parts) {
+    ASSERT_FALSE(lines.empty()) << name;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const int64_t v = std::stoll(lines[i]);
+      ASSERT_TRUE(v >= 0 && v < kRecords) << name << ": " << lines[i];
+      ++seen[static_cast<size_t>(v)];
+      EXPECT_EQ(v, std::stoll(lines[0]) + static_cast<int64_t>(i)) << name << " is not whole";
+    }
+  }
+  for (int64_t v = 0; v < kRecords; ++v)
+    ASSERT_EQ(seen[static_cast<size_t>(v)], 1) << "record " << v;
+  EXPECT_NE(driver.err.find("executor 2 lost"), std::string::npos) << driver.Describe();
+  EXPECT_TRUE(survivor.Wait().Exited(0));
+}
+
+TEST(ExactlyOnceOutputTest, FailedJobRemovesItsOutputAndStopsEveryTask) {
+  TempDir work("ember-save");
+  const std::string out = work.path() + "/out";
+  const std::string hold = work.path() + "/release";
+  // Record 100 (part 0) always throws; the other parts take seconds, so
+  // they are running when the job fails and must be stopped.
+  ExternalCluster cluster("it-save-fail", 2, {},
+                          {"save", "40000", "8", "1000", work.path(), out, "100", hold});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  std::vector<Process*> executors;
+  std::vector<int> metrics_ports;
+  for (const std::string id : {"1", "2"}) {
+    executors.push_back(&cluster.StartExecutor(*port, id, {"--metrics-port", "0"}));
+    const auto mport = MetricsPort(*executors.back());
+    ASSERT_TRUE(mport.has_value()) << executors.back()->Stderr();
+    metrics_ports.push_back(*mport);
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster.driver().Stdout().find("save_error") != std::string::npos ||
+           !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running())
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  const std::string error = ParseAppOutput(cluster.driver().Stdout()).Scalar("save_error");
+  EXPECT_NE(error.find("record 100 is cursed"), std::string::npos) << error;
+  EXPECT_NE(error.find("failed 4 times"), std::string::npos) << error;
+  // The job has failed and its output is gone.
+  EXPECT_FALSE(fs::exists(out)) << "a failed job left output behind";
+
+  for (int mport : metrics_ports) {
+    std::optional<double> running;
+    const bool idle = WaitUntil(
+        [&] {
+          running = MetricValue(HttpGet(mport, "/metrics"), "ember_tasks_running");
+          return running.has_value() && *running == 0;
+        },
+        std::chrono::seconds(30));
+    EXPECT_TRUE(idle) << "executor on metrics port " << mport << " still runs "
+                      << running.value_or(-1) << " tasks of the failed job";
+  }
+  // Stopped tasks left nothing: no part file and no temporary appeared.
+  const size_t marks = CountMarkers(work.path(), "save-");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(CountMarkers(work.path(), "save-"), marks) << "tasks kept running after the job failed";
+
+  WriteFileOrDie(hold, "");
+  ProcessResult driver = cluster.driver().Wait();
+  EXPECT_TRUE(driver.Exited(0)) << driver.Describe();
+  EXPECT_FALSE(fs::exists(out));
+  for (Process* e : executors) EXPECT_TRUE(e->Wait().Exited(0)) << e->Wait().Describe();
+}
+
 // ------------------------------------------- pods start in any order --
 
 TEST(ClusterLifecycleTest, ExecutorStartedBeforeItsDriverWaitsForIt) {
@@ -234,14 +389,17 @@ TEST(ClusterLifecycleTest, ExecutorStartedBeforeItsDriverWaitsForIt) {
   Process executor({Bin("ember-executor"), "--driver", "127.0.0.1:" + std::to_string(port),
                     "--executor-id", "1", "--app-id", "it-early", "--secret-file", dir / "secret",
                     "--local-dir", dir / "executor", "--log-level", "info"});
-  ASSERT_TRUE(WaitUntil([&] {
-    return executor.Stderr().find("not reachable yet") != std::string::npos || !executor.running();
-  }, kStartupWait));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return executor.Stderr().find("not reachable yet") != std::string::npos ||
+               !executor.running();
+      },
+      kStartupWait));
   ASSERT_TRUE(executor.running()) << executor.Wait(std::chrono::seconds(1)).Describe();
-  ProcessResult driver = RunProcess({Bin("ember-driver"), "--master", "external[1]", "--app-id", "it-early",
-                                     "--secret-file", dir / "secret", "--port", std::to_string(port),
-                                     "--local-dir", dir / "driver", EMBER_OPS_APP, "numbers", "0", "100",
-                                     "1", "4"});
+  ProcessResult driver =
+      RunProcess({Bin("ember-driver"), "--master", "external[1]", "--app-id", "it-early",
+                  "--secret-file", dir / "secret", "--port", std::to_string(port), "--local-dir",
+                  dir / "driver", EMBER_OPS_APP, "numbers", "0", "100", "1", "4"});
   ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
   EXPECT_EQ(ParseAppOutput(driver.out).Scalar("count"), "100");
   ProcessResult exec = executor.Wait();
@@ -261,7 +419,8 @@ TEST(ClusterLifecycleTest, ExecutorGivesUpOnAnUnreachableDriverAfterItsTimeout) 
   const auto errors = ErrorLines(executor.err);
   ASSERT_EQ(errors.size(), 1u) << executor.Describe();
   EXPECT_NE(errors[0].find("registering with the driver at 127.0.0.1:" + std::to_string(port)),
-            std::string::npos) << errors[0];
+            std::string::npos)
+      << errors[0];
   EXPECT_NE(errors[0].find(" attempts over "), std::string::npos) << errors[0];
   EXPECT_NE(errors[0].find("UNAVAILABLE"), std::string::npos) << errors[0];
   EXPECT_EQ(ReadFileOrEmpty(dir / "termination-log"), errors[0] + "\n");
@@ -272,8 +431,8 @@ TEST(ClusterLifecycleTest, ExecutorGivesUpOnAnUnreachableDriverAfterItsTimeout) 
 TEST(ClusterLifecycleTest, SigtermedExecutorHandsBackItsWorkAndExitsZero) {
   constexpr int64_t kRecords = 4000;
   TempDir markers("ember-markers");
-  ExternalCluster cluster("it-term", 2, {},
-                          {"slow", std::to_string(kRecords), "8", "1000", "200000", markers.path()});
+  ExternalCluster cluster(
+      "it-term", 2, {}, {"slow", std::to_string(kRecords), "8", "1000", "200000", markers.path()});
   const auto port = cluster.WaitForPort();
   ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
   Process& survivor = cluster.StartExecutor(*port, "1");
@@ -282,7 +441,8 @@ TEST(ClusterLifecycleTest, SigtermedExecutorHandsBackItsWorkAndExitsZero) {
     return CountMarkers(markers.path(), "map-" + std::to_string(leaving.pid()) + "-") >= 2 ||
            !cluster.driver().running();
   }));
-  ASSERT_TRUE(cluster.driver().running()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  ASSERT_TRUE(cluster.driver().running())
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
   ASSERT_EQ(::kill(leaving.pid(), SIGTERM), 0);
   ProcessResult left = leaving.Wait();
   EXPECT_TRUE(left.Exited(0)) << left.Describe();
@@ -307,15 +467,13 @@ TEST(ClusterLifecycleTest, SigtermedExecutorHandsBackItsWorkAndExitsZero) {
 
 TEST(ClusterLifecycleTest, SigtermedDriverFailsItsJobCleanly) {
   TempDir markers("ember-markers");
-  ExternalCluster cluster("it-driver-term", 1,
-                          {"--termination-log", markers / "termination-log"},
+  ExternalCluster cluster("it-driver-term", 1, {"--termination-log", markers / "termination-log"},
                           {"slow", "4000", "8", "1000", "200000", markers.path()});
   const auto port = cluster.WaitForPort();
   ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
   Process& executor = cluster.StartExecutor(*port, "1");
-  ASSERT_TRUE(WaitUntil([&] {
-    return CountMarkers(markers.path(), "map-") >= 1 || !cluster.driver().running();
-  }));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountMarkers(markers.path(), "map-") >= 1 || !cluster.driver().running(); }));
   ASSERT_TRUE(cluster.driver().running());
   ASSERT_EQ(::kill(cluster.driver().pid(), SIGTERM), 0);
   ProcessResult driver = cluster.driver().Wait();
@@ -326,7 +484,8 @@ TEST(ClusterLifecycleTest, SigtermedDriverFailsItsJobCleanly) {
       << errors[0];
   EXPECT_EQ(ReadFileOrEmpty(markers / "termination-log"), errors[0] + "\n");
   ProcessResult exec = executor.Wait();
-  EXPECT_TRUE(exec.Exited(0)) << "the driver still tells its executors to leave\n" << exec.Describe();
+  EXPECT_TRUE(exec.Exited(0)) << "the driver still tells its executors to leave\n"
+                              << exec.Describe();
 }
 
 // ------------------------------------------------------------ --class --
@@ -339,8 +498,10 @@ TEST(ClusterLifecycleTest, NamedEntryPointRunsOnDriverAndExecutors) {
   EXPECT_EQ(ParseAppOutput(run.out).Scalar("sum_squares"), std::to_string(expected));
   ProcessResult missing = Submit("local[1]", EMBER_OPS_APP, {}, {"--class", "nosuch"});
   ASSERT_TRUE(missing.Exited(1)) << missing.Describe();
-  EXPECT_NE(missing.err.find("has no entry point 'nosuch' (define it with EMBER_ENTRY_POINT(nosuch"),
-            std::string::npos) << missing.Describe();
+  EXPECT_NE(
+      missing.err.find("has no entry point 'nosuch' (define it with EMBER_ENTRY_POINT(nosuch"),
+      std::string::npos)
+      << missing.Describe();
   ProcessResult bad = Submit("local[1]", EMBER_OPS_APP, {}, {"--class", "no-such"});
   EXPECT_TRUE(bad.Exited(2)) << bad.Describe();
 }
@@ -358,9 +519,8 @@ TEST(ClusterMetricsTest, DriverServesMetricsWhileAJobRuns) {
   ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
   cluster.StartExecutor(*port, "1");
   // A task has started: the executor is registered and a job is running.
-  ASSERT_TRUE(WaitUntil([&] {
-    return CountMarkers(markers.path(), "map-") >= 1 || !cluster.driver().running();
-  }));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return CountMarkers(markers.path(), "map-") >= 1 || !cluster.driver().running(); }));
   ASSERT_TRUE(cluster.driver().running());
 
   const std::string response = HttpGet(*metrics_port, "/metrics");
@@ -373,7 +533,8 @@ TEST(ClusterMetricsTest, DriverServesMetricsWhileAJobRuns) {
   for (const char* family : {"ember_tasks_started_total", "ember_tasks_succeeded_total",
                              "ember_tasks_failed_total", "ember_task_duration_seconds"}) {
     EXPECT_NE(response.find(std::string("# TYPE ") + family + " "), std::string::npos)
-        << family << " missing\n" << response;
+        << family << " missing\n"
+        << response;
   }
   ProcessResult driver = cluster.driver().Wait();
   EXPECT_TRUE(driver.Exited(0)) << driver.Describe();

@@ -91,7 +91,8 @@ class RecordingBackend final : public ExecutorBackend {
   std::vector<uint64_t> killed_;
 };
 
-proto::TaskStatus WithState(const Launched& l, proto::TaskStatus::State state, std::string error = "") {
+proto::TaskStatus WithState(const Launched& l, proto::TaskStatus::State state,
+                            std::string error = "") {
   proto::TaskStatus s;
   s.set_task_id(l.task.task_id());
   s.set_state(state);
@@ -134,7 +135,8 @@ class SchedulerTest : public ::testing::Test {
     return job_;
   }
 
-  std::shared_ptr<RecordingBackend> AddExecutor(const std::string& id, uint32_t cores, bool reachable = true) {
+  std::shared_ptr<RecordingBackend> AddExecutor(const std::string& id, uint32_t cores,
+                                                bool reachable = true) {
     auto backend = std::make_shared<RecordingBackend>(id, &log_, reachable);
     scheduler_.AddExecutor(id, id + ":1", cores, backend);
     return backend;
@@ -397,13 +399,41 @@ TEST_F(SchedulerTest, FailedLaunchGoesToAnotherExecutorAtOnce) {
   EXPECT_TRUE(job.get().ok());
 }
 
+TEST_F(SchedulerTest, RetriesRunBeforeUntriedPartitionsAndLongTasksAreNotQueued) {
+  AddExecutor("a", 1);
+  auto& job = StartWideCountJob(4);
+  // No task has finished yet, so none is known to be short: one task per
+  // core, none queued behind it.
+  Launched first = log_.Next();
+  EXPECT_EQ(first.task.partition(), 0u);
+  EXPECT_EQ(log_.pending(), 0u);
+  proto::TaskStatus failed;
+  failed.set_task_id(first.task.task_id());
+  failed.set_state(proto::TaskStatus::FAILED);
+  failed.set_error("std::runtime_error: flaky");
+  scheduler_.OnTaskStatus("a", failed);
+  // The failed partition goes to the front of the line.
+  Launched retry = log_.Next();
+  EXPECT_EQ(retry.task.partition(), 0u);
+  EXPECT_EQ(retry.task.attempt(), 1u);
+  scheduler_.OnTaskStatus("a", Succeeded(retry));
+  for (uint32_t p = 1; p < 4; ++p) {
+    Launched l = log_.Next();
+    EXPECT_EQ(l.task.partition(), p);
+    scheduler_.OnTaskStatus("a", Succeeded(l));
+  }
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+}
+
 TEST_F(SchedulerTest, HandedBackTasksRunAgainWithoutCountingAFailure) {
   AddExecutor("a", 1);
   auto& job = StartCountJob();
   for (int i = 0; i < 6; ++i) {  // more than max_task_failures
     Launched l = log_.Next();
     EXPECT_EQ(l.task.attempt(), 0u);
-    scheduler_.OnTaskStatus("a", WithState(l, proto::TaskStatus::KILLED, "executor a stopped: SIGTERM"));
+    scheduler_.OnTaskStatus("a",
+                            WithState(l, proto::TaskStatus::KILLED, "executor a stopped: SIGTERM"));
   }
   Launched l = log_.Next();
   scheduler_.OnTaskStatus("a", Succeeded(l));
@@ -418,9 +448,11 @@ TEST_F(SchedulerTest, OneAttemptPerPartitionMayCommit) {
   Launched first = log_.Next();
   std::string reason;
   const std::string other = first.executor == "a" ? "b" : "a";
-  EXPECT_FALSE(scheduler_.CanCommit(other, first.task.task_id(), &reason)) << "asked from the wrong executor";
+  EXPECT_FALSE(scheduler_.CanCommit(other, first.task.task_id(), &reason))
+      << "asked from the wrong executor";
   EXPECT_TRUE(scheduler_.CanCommit(first.executor, first.task.task_id(), &reason)) << reason;
-  EXPECT_TRUE(scheduler_.CanCommit(first.executor, first.task.task_id(), &reason)) << "asking twice is fine";
+  EXPECT_TRUE(scheduler_.CanCommit(first.executor, first.task.task_id(), &reason))
+      << "asking twice is fine";
   // The attempt is handed back; its permission goes with it.
   scheduler_.OnTaskStatus(first.executor, WithState(first, proto::TaskStatus::KILLED, "stopping"));
   Launched second = log_.Next();
@@ -430,7 +462,8 @@ TEST_F(SchedulerTest, OneAttemptPerPartitionMayCommit) {
   scheduler_.OnTaskStatus(second.executor, Succeeded(second));
   ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
   EXPECT_TRUE(job.get().ok());
-  EXPECT_FALSE(scheduler_.CanCommit(second.executor, second.task.task_id(), &reason)) << "no job runs";
+  EXPECT_FALSE(scheduler_.CanCommit(second.executor, second.task.task_id(), &reason))
+      << "no job runs";
 }
 
 }  // namespace

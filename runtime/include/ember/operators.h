@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,11 @@
 #include "ember/record.h"
 #include "ember/task.h"
 #include "ember/text_format.h"
+
+namespace ember::fs {
+class FileSystem;
+class WritableFile;
+}  // namespace ember::fs
 
 namespace ember::internal {
 
@@ -602,9 +608,11 @@ struct TakeSink {
   }
 };
 
-// Writes one part file of a text output. Lines go to a temporary file that
-// is renamed to part-NNNNN only when the task succeeds, so a failed or
-// retried attempt never leaves a partial part behind.
+// Writes one part file of a text output. Lines go to a temporary file under
+// DIR/_temporary, unique to the attempt; Commit (called only once the
+// driver has authorised this attempt) syncs it and renames it to
+// DIR/part-NNNNN without ever replacing an existing part. A failed or killed
+// attempt leaves only its temporary file, which the driver removes.
 class TextPartWriter {
  public:
   TextPartWriter(const std::string& dir, uint32_t partition, uint32_t attempt);
@@ -621,17 +629,20 @@ class TextPartWriter {
  private:
   static constexpr size_t kFlushBytes = 1 << 20;
   void Flush();
-  std::string tmp_path_;
+  fs::FileSystem* fs_ = nullptr;
+  std::unique_ptr<fs::WritableFile> file_;
   std::string final_path_;
-  int fd_ = -1;
   std::string buffer_;
 };
 
-// Driver side of saveAsTextFile: refuses an existing directory, then
-// creates it and returns its absolute path; Commit removes temporaries and
-// writes _SUCCESS.
+// Driver side of saveAsTextFile. Prepare creates the directory, refusing
+// one that exists (atomically), and returns the path executors write to.
+// Commit checks that every part is there, removes the temporaries and only
+// then writes _SUCCESS. Abort removes the directory and all in it, for a
+// job that failed. Each throws InvalidInput or JobFailed naming the path.
 std::string PrepareTextOutput(const std::string& path);
-void CommitTextOutput(const std::string& dir);
+void CommitTextOutput(const std::string& dir, uint32_t partitions);
+void AbortTextOutput(const std::string& dir) noexcept;
 
 template <typename T>
 struct SaveTextSink {

@@ -258,11 +258,19 @@ class RDD {
   // Writes one text file per partition, part-00000 and on, into `dir`,
   // which must not exist yet. Each record is one line (pairs and tuples as
   // tab-separated fields). A _SUCCESS file marks a complete output.
+  // If the job fails, the directory is removed again: no part file of a
+  // failed job is left behind. `dir` may be a plain path or a URI
+  // (file:///data/out).
   void saveAsTextFile(const std::string& dir) const {
-    const std::string absolute = internal::PrepareTextOutput(dir);
-    Run("saveAsTextFile", internal::RefOf<&internal::SaveTextSink<T>::Run>(),
-        EncodeToString(absolute), {}, [](uint32_t, std::string&&) { return Status::Ok(); });
-    internal::CommitTextOutput(absolute);
+    const std::string out = internal::PrepareTextOutput(dir);
+    try {
+      Run("saveAsTextFile", internal::RefOf<&internal::SaveTextSink<T>::Run>(),
+          EncodeToString(out), {}, [](uint32_t, std::string&&) { return Status::Ok(); });
+      internal::CommitTextOutput(out, getNumPartitions());
+    } catch (...) {
+      internal::AbortTextOutput(out);
+      throw;
+    }
   }
 
  private:

@@ -18,6 +18,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,14 +28,18 @@ namespace {
 
 using Pair = std::pair<std::string, std::string>;
 
-void PrintRecord(const std::string& a) { std::printf("R\t%s\n", a.c_str()); }
+void PrintRecord(const std::string& a) {
+  std::printf("R\t%s\n", a.c_str());
+}
 void PrintRecord(const std::string& a, const std::string& b) {
   std::printf("R\t%s\t%s\n", a.c_str(), b.c_str());
 }
 void PrintScalar(const char* name, const std::string& value) {
   std::printf("N\t%s\t%s\n", name, value.c_str());
 }
-void PrintScalar(const char* name, uint64_t value) { PrintScalar(name, std::to_string(value)); }
+void PrintScalar(const char* name, uint64_t value) {
+  PrintScalar(name, std::to_string(value));
+}
 
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -69,7 +74,8 @@ int Usage() {
                "  groupbykey IN | distinct IN | union IN1 IN2 | repartition IN N | keyed IN\n"
                "  take IN K | countbykey IN | numbers START END STEP SLICES\n"
                "  parallelize IN SLICES | broadcast DICT IN | reuse IN MARKER_DIR | empty\n"
-               "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n");
+               "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n"
+               "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n");
   return 2;
 }
 
@@ -79,7 +85,8 @@ EMBER_APPLICATION(ctx, args) {
   if (args.empty()) return Usage();
   const std::string& scenario = args[0];
   auto arg = [&](size_t i) -> const std::string& {
-    if (i >= args.size()) throw std::invalid_argument("scenario " + scenario + ": missing argument");
+    if (i >= args.size())
+      throw std::invalid_argument("scenario " + scenario + ": missing argument");
     return args[i];
   };
 
@@ -88,7 +95,8 @@ EMBER_APPLICATION(ctx, args) {
                       // A lambda, not SplitPair itself: a function pointer's
                       // bytes mean nothing in another process.
                       .map([](const std::string& line) { return SplitPair(line); })
-                      .groupByKey(3).collect();
+                      .groupByKey(3)
+                      .collect();
     for (const auto& [key, values] : groups) {
       std::string joined;
       for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
@@ -116,18 +124,17 @@ EMBER_APPLICATION(ctx, args) {
                      .collect();
     for (uint64_t s : sizes) PrintScalar("partition_size", s);
   } else if (scenario == "keyed") {
-    auto out = ctx.textFile(arg(1))
-                   .keyBy([](const std::string& s) { return static_cast<int64_t>(s.size()); })
-                   .filter([](const std::pair<int64_t, std::string>& kv) { return kv.first % 2 == 0; })
-                   .mapValues([](std::string s) { return s + "!"; })
-                   .collect();
+    auto out =
+        ctx.textFile(arg(1))
+            .keyBy([](const std::string& s) { return static_cast<int64_t>(s.size()); })
+            .filter([](const std::pair<int64_t, std::string>& kv) { return kv.first % 2 == 0; })
+            .mapValues([](std::string s) { return s + "!"; })
+            .collect();
     for (const auto& [len, s] : out) PrintRecord(std::to_string(len), s);
   } else if (scenario == "take") {
     for (const auto& line : ctx.textFile(arg(1)).take(std::stoull(arg(2)))) PrintRecord(line);
   } else if (scenario == "countbykey") {
-    auto counts = ctx.textFile(arg(1))
-                      .keyBy([](const std::string& s) { return s; })
-                      .countByKey();
+    auto counts = ctx.textFile(arg(1)).keyBy([](const std::string& s) { return s; }).countByKey();
     for (const auto& [key, n] : counts) PrintRecord(key, std::to_string(n));
   } else if (scenario == "numbers") {
     auto r = ctx.range(std::stoll(arg(1)), std::stoll(arg(2)), std::stoll(arg(3)),
@@ -145,12 +152,13 @@ EMBER_APPLICATION(ctx, args) {
     // it once through the handle.
     auto dict = ctx.broadcast(ReadLines(arg(1)));
     auto words = ctx.textFile(arg(2))
-                     .map(ember::with(dict, [](const auto& dict, const std::string& line) {
-                       const auto& d = dict.value();
-                       const size_t i = std::stoul(line);
-                       if (i >= d.size()) throw std::out_of_range("index " + line);
-                       return std::pair<std::string, std::string>(line, d[i]);
-                     }))
+                     .map(ember::with(dict,
+                                      [](const auto& dict, const std::string& line) {
+                                        const auto& d = dict.value();
+                                        const size_t i = std::stoul(line);
+                                        if (i >= d.size()) throw std::out_of_range("index " + line);
+                                        return std::pair<std::string, std::string>(line, d[i]);
+                                      }))
                      .collect();
     for (const auto& [i, w] : words) PrintRecord(i, w);
   } else if (scenario == "reuse") {
@@ -159,11 +167,12 @@ EMBER_APPLICATION(ctx, args) {
     const std::string marker_dir = arg(2);
     auto lines = ctx.textFile(arg(1));
     auto counts = lines
-                      .mapPartitions(ember::with(marker_dir, [](const std::string& dir,
-                                                                std::vector<std::string>&& records) {
-                        Mark(dir, "map");
-                        return std::move(records);
-                      }))
+                      .mapPartitions(ember::with(
+                          marker_dir,
+                          [](const std::string& dir, std::vector<std::string>&& records) {
+                            Mark(dir, "map");
+                            return std::move(records);
+                          }))
                       .map([](std::string s) { return std::pair<std::string, int64_t>(s, 1); })
                       .reduceByKey([](int64_t a, int64_t b) { return a + b; });
     PrintScalar("map_partitions", lines.getNumPartitions());
@@ -198,24 +207,61 @@ EMBER_APPLICATION(ctx, args) {
     const Pace map_pace{arg(5), std::stoll(arg(3))};
     const Pace reduce_pace{arg(5), std::stoll(arg(4))};
     auto sums = ctx.range(0, records, 1, slices)
-                    .mapPartitions(ember::with(map_pace, [](const Pace& pace, std::vector<int64_t>&& values) {
-                      Mark(pace.first, "map");
-                      std::vector<std::pair<int64_t, int64_t>> out;
-                      for (int64_t v : values) {
-                        std::this_thread::sleep_for(std::chrono::microseconds(pace.second));
-                        out.emplace_back(v % 16, v);
-                      }
-                      return out;
-                    }))
+                    .mapPartitions(ember::with(map_pace,
+                                               [](const Pace& pace, std::vector<int64_t>&& values) {
+                                                 Mark(pace.first, "map");
+                                                 std::vector<std::pair<int64_t, int64_t>> out;
+                                                 for (int64_t v : values) {
+                                                   std::this_thread::sleep_for(
+                                                       std::chrono::microseconds(pace.second));
+                                                   out.emplace_back(v % 16, v);
+                                                 }
+                                                 return out;
+                                               }))
                     .reduceByKey([](int64_t a, int64_t b) { return a + b; }, 8)
-                    .mapPartitions(ember::with(reduce_pace, [](const Pace& pace,
-                                                               std::vector<std::pair<int64_t, int64_t>>&& kvs) {
-                      Mark(pace.first, "reduce");
-                      std::this_thread::sleep_for(std::chrono::microseconds(pace.second));
-                      return std::move(kvs);
-                    }))
+                    .mapPartitions(ember::with(
+                        reduce_pace,
+                        [](const Pace& pace, std::vector<std::pair<int64_t, int64_t>>&& kvs) {
+                          Mark(pace.first, "reduce");
+                          std::this_thread::sleep_for(std::chrono::microseconds(pace.second));
+                          return std::move(kvs);
+                        }))
                     .collect();
     for (const auto& [k, s] : sums) PrintRecord(std::to_string(k), std::to_string(s));
+  } else if (scenario == "save") {
+    // saveAsTextFile of range(0, RECORDS) in SLICES part files, slowly (a
+    // marker every 50 records) so the test can kill an executor mid-write.
+    // FAIL_AT >= 0: the record with that value throws every time, so the
+    // job fails; then the error is printed and, given HOLD_FILE, the
+    // driver waits for that file before exiting, so the test can look at
+    // the executors while they are still connected.
+    const int64_t records = std::stoll(arg(1));
+    const auto slices = static_cast<uint32_t>(std::stoul(arg(2)));
+    using PaceTuple = std::tuple<std::string, int64_t, int64_t>;
+    const PaceTuple pace{arg(4), std::stoll(arg(3)), std::stoll(arg(6))};
+    try {
+      ctx.range(0, records, 1, slices)
+          .map(ember::with(pace,
+                           [](const PaceTuple& p, int64_t v) {
+                             const auto& [markers, sleep_us, fail_at] = p;
+                             if (v == fail_at)
+                               throw std::runtime_error("record " + std::to_string(v) +
+                                                        " is cursed");
+                             if (v % 50 == 0) Mark(markers, "save");
+                             std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+                             return v;
+                           }))
+          .saveAsTextFile(arg(5));
+      PrintScalar("saved", "yes");
+    } catch (const ember::JobFailed& e) {
+      PrintScalar("save_error", e.what());
+      std::fflush(stdout);
+      if (args.size() > 7) {
+        for (int i = 0; i < 60000 && ::access(args[7].c_str(), F_OK) != 0; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+    }
   } else {
     return Usage();
   }
@@ -226,9 +272,10 @@ EMBER_APPLICATION(ctx, args) {
 // the sum of v*v over range(0, N).
 EMBER_ENTRY_POINT(squares, ctx, args) {
   const int64_t n = args.empty() ? 100 : std::stoll(args[0]);
-  const int64_t sum = ctx.range(0, n, 1, 4).map([](int64_t v) { return v * v; }).reduce([](int64_t a, int64_t b) {
-    return a + b;
-  });
+  const int64_t sum =
+      ctx.range(0, n, 1, 4).map([](int64_t v) { return v * v; }).reduce([](int64_t a, int64_t b) {
+        return a + b;
+      });
   PrintScalar("sum_squares", std::to_string(sum));
   return 0;
 }
