@@ -8,6 +8,7 @@
 #include <random>
 
 #include "common/flags.h"
+#include "runtime/conf/conf.h"
 #include "runtime/driver/driver.h"
 #include "runtime/transport/auth.h"
 
@@ -34,7 +35,8 @@ std::vector<FlagSpec> DriverFlags() {
       {"secret-file", "FILE", "file holding the application secret"},
       {"local-dir", "DIR", "scratch directory for shuffle files"},
       {"executor-binary", "FILE", "ember-executor to start in local-cluster mode"},
-      {"termination-log", "FILE", "also write the final error line here (a pod's /dev/termination-log)"},
+      {"termination-log", "FILE",
+       "also write the final error line here (a pod's /dev/termination-log)"},
       {"log-level", "LEVEL", "debug, info, warning, error or off"},
       {"progress", "", "show stage progress on stderr even when it is not a terminal"},
       {"no-progress", "", "never show stage progress"},
@@ -85,6 +87,8 @@ Result<DriverOptions> BuildOptions(DriverFlavor flavor, const FlagParser& flags)
     }
     o.conf[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  // A typo in a key is a bad command line, reported before anything starts.
+  RETURN_IF_ERROR(conf::Parse(o.conf).status());
   if (auto v = flags.Get("driver-memory")) {
     ASSIGN_OR_RETURN(o.driver_memory, ParseMemory(*v));
   }

@@ -23,6 +23,7 @@
 #include "ember/rdd.h"
 #include "runtime/api/broadcast_cache.h"
 #include "runtime/app/app_library.h"
+#include "runtime/conf/conf.h"
 #include "runtime/driver/progress.h"
 #include "runtime/executor/executor.h"
 #include "runtime/metrics/metrics.h"
@@ -36,20 +37,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kLocalExecutorId = "driver";
 
-Result<int64_t> ConfInt(const DriverOptions& o, const std::string& key, int64_t fallback,
-                        int64_t min_value) {
-  auto it = o.conf.find(key);
-  if (it == o.conf.end()) return fallback;
-  try {
-    size_t used = 0;
-    const int64_t v = std::stoll(it->second, &used);
-    if (used == it->second.size() && v >= min_value) return v;
-  } catch (const std::exception&) {
-  }
-  return InvalidArgumentError("invalid --conf " + key + "=" + it->second +
-                              ": expected an integer >= " + std::to_string(min_value));
-}
-
 // A child process (a local-cluster executor) that dies with the driver.
 class ChildProcess {
  public:
@@ -60,9 +47,8 @@ class ChildProcess {
     auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
-      const bool replaced = std::any_of(extra_env.begin(), extra_env.end(), [&](const auto& x) {
-        return name_of(x) == name_of(*e);
-      });
+      const bool replaced = std::any_of(extra_env.begin(), extra_env.end(),
+                                        [&](const auto& x) { return name_of(x) == name_of(*e); });
       if (!replaced) env_strings.emplace_back(*e);
     }
     for (const auto& e : extra_env) env_strings.push_back(e);
@@ -172,26 +158,30 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
 
   Status Start() {
     ASSIGN_OR_RETURN(app_, AppLibrary::Load(options_.app_path, options_.entry_point));
-    ASSIGN_OR_RETURN(int64_t max_failures,
-                     ConfInt(options_, "ember.task.maxFailures",
-                             options_.master.kind == Master::Kind::kLocal ? 1 : 4, 1));
-    ASSIGN_OR_RETURN(heartbeat_interval_ms_,
-                     ConfInt(options_, "ember.executor.heartbeatIntervalMs", 10'000, 100));
-    ASSIGN_OR_RETURN(heartbeat_timeout_ms_,
-                     ConfInt(options_, "ember.executor.heartbeatTimeoutMs", 120'000, 1000));
-    ASSIGN_OR_RETURN(registration_timeout_ms_,
-                     ConfInt(options_, "ember.executor.registrationTimeoutMs",
-                             options_.master.kind == Master::Kind::kExternal ? 300'000 : 60'000,
-                             100));
-    ASSIGN_OR_RETURN(default_parallelism_, ConfInt(options_, "ember.default.parallelism", 0, 1));
-    ASSIGN_OR_RETURN(metrics_, Metrics::Start("driver", options_.bind_address,
-                                              options_.metrics_port));
+    ASSIGN_OR_RETURN(conf::Parsed parsed, conf::Parse(options_.conf));
+    settings_ = std::move(parsed.settings);
+    for (const std::string& ignored : parsed.ignored) {
+      EMBER_LOG(kWarning) << "--conf " << ignored << " is ignored: Ember has no equivalent";
+    }
+    const int64_t max_failures = settings_.GetOr(
+        "ember.task.maxFailures", options_.master.kind == Master::Kind::kLocal ? 1 : 4);
+    heartbeat_interval_ms_ = settings_.GetOr("ember.executor.heartbeatIntervalMs", 10'000);
+    heartbeat_timeout_ms_ = settings_.GetOr("ember.executor.heartbeatTimeoutMs", 120'000);
+    registration_timeout_ms_ =
+        settings_.GetOr("ember.executor.registrationTimeoutMs",
+                        options_.master.kind == Master::Kind::kExternal ? 300'000 : 60'000);
+    default_parallelism_ = settings_.GetOr("ember.default.parallelism", 0);
+    ASSIGN_OR_RETURN(metrics_,
+                     Metrics::Start("driver", options_.bind_address, options_.metrics_port));
     if (metrics_->port() >= 0) {
       EMBER_LOG(kInfo) << "metrics at http://" << options_.bind_address << ":" << metrics_->port()
                        << "/metrics";
     }
     scheduler::Scheduler::Options so;
     so.max_task_failures = static_cast<uint32_t>(max_failures);
+    so.max_result_bytes =
+        static_cast<uint64_t>(settings_.GetOr("ember.driver.maxResultSize", int64_t{1} << 30));
+    so.kill_grace = std::chrono::milliseconds(settings_.GetOr("ember.task.killGraceMs", 10'000));
     so.metrics = metrics_.get();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -236,8 +226,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       progress_.reset();
       if (rc != 0) {
         EMBER_LOG(kWarning) << "application returned " << rc;
-        WriteTerminationMessage(options_.termination_log,
-                                options_.program + ": the application returned " + std::to_string(rc));
+        WriteTerminationMessage(
+            options_.termination_log,
+            options_.program + ": the application returned " + std::to_string(rc));
       }
       return rc;
     } catch (const JobFailed& e) {
@@ -269,7 +260,6 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     terminated_ = why;
     if (scheduler_) scheduler_->Abort(why);
   }
-
 
   void Stop() {
     if (stopped_) return;
@@ -331,6 +321,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     return std::max<uint32_t>(1, scheduler_->total_cores());
   }
   std::string Conf(const std::string& key, const std::string& default_value) const override {
+    // Known keys read back in canonical form, whichever spelling set them
+    // (spark.default.parallelism answers for ember.default.parallelism).
+    if (auto v = settings_.Get(key)) return std::to_string(*v);
     auto it = options_.conf.find(key);
     return it == options_.conf.end() ? default_value : it->second;
   }
@@ -384,7 +377,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       proto::CommitResponse* response = reply.mutable_commit_response();
       response->set_request_id(msg.commit_request().request_id());
       std::string reason;
-      response->set_allowed(scheduler_->CanCommit(executor_id, msg.commit_request().task_id(), &reason));
+      response->set_allowed(
+          scheduler_->CanCommit(executor_id, msg.commit_request().task_id(), &reason));
       response->set_reason(reason);
       std::shared_ptr<transport::ExecutorConnection> conn;
       {
@@ -455,16 +449,15 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
         }
       }
       if (std::chrono::steady_clock::now() > deadline) {
-        if (scheduler_->num_executors() > 0 &&
-            options_.master.kind == Master::Kind::kExternal) {
+        if (scheduler_->num_executors() > 0 && options_.master.kind == Master::Kind::kExternal) {
           EMBER_LOG(kWarning) << "continuing with " << scheduler_->num_executors() << " of "
                               << expected << " executors";
           break;
         }
-        return DeadlineExceededError(
-            "only " + std::to_string(scheduler_->num_executors()) + " of " +
-            std::to_string(expected) + " executors registered within " +
-            std::to_string(registration_timeout_ms_ / 1000) + " s");
+        return DeadlineExceededError("only " + std::to_string(scheduler_->num_executors()) +
+                                     " of " + std::to_string(expected) +
+                                     " executors registered within " +
+                                     std::to_string(registration_timeout_ms_ / 1000) + " s");
       }
       (void)scheduler_->WaitForExecutors(expected, 100ms);
     }
@@ -477,20 +470,30 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     std::string binary = options_.executor_binary;
     if (binary.empty()) {
       std::error_code ec;
-      binary = (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() /
-                "ember-executor")
-                   .string();
+      binary =
+          (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "ember-executor")
+              .string();
     }
     if (::access(binary.c_str(), X_OK) != 0) {
       return NotFoundError("executor binary " + binary + " not found or not executable");
     }
     const char* level = "warning";
     switch (options_.executor_log_level) {
-      case LogLevel::kDebug: level = "debug"; break;
-      case LogLevel::kInfo: level = "info"; break;
-      case LogLevel::kWarning: level = "warning"; break;
-      case LogLevel::kError: level = "error"; break;
-      case LogLevel::kOff: level = "off"; break;
+      case LogLevel::kDebug:
+        level = "debug";
+        break;
+      case LogLevel::kInfo:
+        level = "info";
+        break;
+      case LogLevel::kWarning:
+        level = "warning";
+        break;
+      case LogLevel::kError:
+        level = "error";
+        break;
+      case LogLevel::kOff:
+        level = "off";
+        break;
     }
     const uint64_t memory = options_.master.executor_memory_mb > 0
                                 ? options_.master.executor_memory_mb << 20
@@ -591,6 +594,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::atomic<uint32_t> next_shuffle_id_{0};
   std::atomic<uint64_t> next_broadcast_id_{1};
   std::atomic<uint32_t> next_job_id_{0};
+  conf::Settings settings_;
   int64_t heartbeat_interval_ms_ = 0;
   int64_t heartbeat_timeout_ms_ = 0;
   int64_t registration_timeout_ms_ = 0;
@@ -608,9 +612,10 @@ int RunDriver(const DriverOptions& options) {
     if (count > 1) std::_Exit(128 + sig);  // a second signal: no more grace
     const std::string name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
     EMBER_LOG(kWarning) << "received " << name << "; stopping the application";
-    driver.Terminate(CancelledError("the driver received " + name + " (" +
-                                    (sig == SIGTERM ? "its pod is being deleted or evicted" : "interrupted") +
-                                    "); the application was stopped"));
+    driver.Terminate(
+        CancelledError("the driver received " + name + " (" +
+                       (sig == SIGTERM ? "its pod is being deleted or evicted" : "interrupted") +
+                       "); the application was stopped"));
   });
   Status st = driver.Start();
   if (!st.ok()) return driver.Error(st.message());

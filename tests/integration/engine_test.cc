@@ -22,7 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string RandomToken(std::mt19937& gen, size_t min_len, size_t max_len) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::uniform_int_distribution<size_t> len(min_len, max_len);
   std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
   std::string s(len(gen), ' ');
@@ -132,7 +133,8 @@ TEST_P(OpsTest, RepartitionKeepsEveryRecordAndSetsThePartitionCount) {
   for (int i = 0; i < 4000; ++i) lines.push_back(std::to_string(i) + RandomToken(gen_, 0, 6));
   constexpr int kPartitions = 5;
   AppOutput out;
-  ASSERT_NO_FATAL_FAILURE(Run({"repartition", Write("lines.txt", lines), std::to_string(kPartitions)}, &out));
+  ASSERT_NO_FATAL_FAILURE(
+      Run({"repartition", Write("lines.txt", lines), std::to_string(kPartitions)}, &out));
   EXPECT_EQ(Sorted(out.Singles()), Sorted(lines));
   EXPECT_EQ(out.Scalar("partitions"), std::to_string(kPartitions));
   // mapPartitions ran once per partition and saw all the records.
@@ -193,8 +195,8 @@ struct RangeCase {
 };
 
 TEST_P(OpsTest, RangeCountReduceAndCollectAgree) {
-  for (const RangeCase& c : {RangeCase{-7, 1000, 3, 4}, RangeCase{50, -13, -4, 3},
-                             RangeCase{0, 10, 1, 16}}) {
+  for (const RangeCase& c :
+       {RangeCase{-7, 1000, 3, 4}, RangeCase{50, -13, -4, 3}, RangeCase{0, 10, 1, 16}}) {
     SCOPED_TRACE(std::to_string(c.start) + ".." + std::to_string(c.end) + " step " +
                  std::to_string(c.step));
     std::vector<std::string> expected;
@@ -205,7 +207,8 @@ TEST_P(OpsTest, RangeCountReduceAndCollectAgree) {
     }
     AppOutput out;
     ASSERT_NO_FATAL_FAILURE(Run({"numbers", std::to_string(c.start), std::to_string(c.end),
-                                 std::to_string(c.step), std::to_string(c.slices)}, &out));
+                                 std::to_string(c.step), std::to_string(c.slices)},
+                                &out));
     EXPECT_EQ(out.Singles(), expected);
     EXPECT_EQ(out.Scalar("count"), std::to_string(expected.size()));
     EXPECT_EQ(out.Scalar("sum"), std::to_string(sum));
@@ -224,7 +227,8 @@ TEST_P(OpsTest, ParallelizeKeepsOrderAcrossSlices) {
 
 TEST_P(OpsTest, BroadcastDictionaryIsReadOnExecutors) {
   std::vector<std::string> dict;
-  for (int i = 0; i < 5000; ++i) dict.push_back(Cat("w", std::to_string(i), RandomToken(gen_, 1, 12)));
+  for (int i = 0; i < 5000; ++i)
+    dict.push_back(Cat("w", std::to_string(i), RandomToken(gen_, 1, 12)));
   std::vector<std::string> indices;
   std::vector<std::vector<std::string>> expected;
   std::uniform_int_distribution<size_t> pick(0, dict.size() - 1);
@@ -234,7 +238,8 @@ TEST_P(OpsTest, BroadcastDictionaryIsReadOnExecutors) {
     expected.push_back({indices.back(), dict[k]});
   }
   AppOutput out;
-  ASSERT_NO_FATAL_FAILURE(Run({"broadcast", Write("dict.txt", dict), Write("indices.txt", indices)}, &out));
+  ASSERT_NO_FATAL_FAILURE(
+      Run({"broadcast", Write("dict.txt", dict), Write("indices.txt", indices)}, &out));
   EXPECT_EQ(Sorted(out.records), Sorted(expected));
 }
 
@@ -322,8 +327,7 @@ TEST(ResultSizeTest, OversizedTaskResultFailsTheTaskNotTheExecutor) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Masters, UserFailureTest,
-                         ::testing::Values("local[1]", "local-cluster[2,1]"),
-                         [](const auto& info) {
+                         ::testing::Values("local[1]", "local-cluster[2,1]"), [](const auto& info) {
                            return std::string(info.param).find("cluster") != std::string::npos
                                       ? std::string("LocalCluster")
                                       : std::string("Local");
@@ -360,13 +364,17 @@ struct ErrorCase {
   std::string expected;           // in the single error line
 };
 
-void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const ErrorCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class SubmitErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(SubmitErrorTest, FailsWithOneClearErrorLine) {
   TempDir dir;
-  WriteFileOrDie(dir / "garbage.so", std::string("\x7f" "ELF this is not really a library", 33));
+  WriteFileOrDie(dir / "garbage.so", std::string("\x7f"
+                                                 "ELF this is not really a library",
+                                                 33));
   WriteFileOrDie(dir / "input.txt", "some words\n");
   std::vector<std::string> argv = {Bin("ember-submit"), "--no-progress"};
   for (std::string a : GetParam().argv) {
@@ -404,6 +412,13 @@ std::vector<ErrorCase> ErrorCases() {
       {"BadConfValue",
        {"--master", "local[1]", "--conf", "ember.task.maxFailures=zero", wc},
        "ember.task.maxFailures=zero"},
+      {"UnknownConfKey",
+       {"--master", "local[1]", "--conf", "ember.task.maxFailure=3", wc},
+       "unknown configuration key 'ember.task.maxFailure'; the closest known key is "
+       "'ember.task.maxFailures'"},
+      {"BadSparkConfValue",
+       {"--master", "local[1]", "--conf", "spark.network.timeout=soon", wc},
+       "spark.network.timeout=soon"},
       {"BadPort", {"--master", "local-cluster[1,1]", "--port", "70000", wc}, "--port '70000'"},
       {"BadLogLevel", {"--master", "local[1]", "--log-level", "loud", wc}, "loud"},
       {"MissingSecretFile",
@@ -413,13 +428,32 @@ std::vector<ErrorCase> ErrorCases() {
   int i = 0;
   for (const char* master :
        {"local[0]", "local[x]", "local-cluster[2]", "yarn", "local-cluster[0,1]", "external[]"}) {
-    cases.push_back({Cat("BadMaster", std::to_string(i++)), {"--master", master, wc, "in", "out"}, master});
+    cases.push_back(
+        {Cat("BadMaster", std::to_string(i++)), {"--master", master, wc, "in", "out"}, master});
   }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, SubmitErrorTest, ::testing::ValuesIn(ErrorCases()),
                          [](const auto& info) { return info.param.name; });
+
+// Spark's keys carry over: one with an equivalent is applied, any other is
+// reported once and ignored.
+TEST(SubmitConfTest, SparkKeysAreHonouredOrReportedAsIgnored) {
+  TempDir dir;
+  ProcessResult r = RunProcess({Bin("ember-submit"), "--no-progress", "--master", "local[2]",
+                                "--conf", "spark.default.parallelism=3", "--conf",
+                                "spark.sql.shuffle.partitions=7", EMBER_OPS_APP, "keyed-default"});
+  ASSERT_TRUE(r.Exited(0)) << r.Describe();
+  EXPECT_EQ(ParseAppOutput(r.out).Scalar("partitions"), "3") << r.Describe();
+  size_t warnings = 0;
+  for (size_t at = 0;
+       (at = r.err.find("spark.sql.shuffle.partitions=7 is ignored", at)) != std::string::npos;
+       ++at) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << r.Describe();
+}
 
 // The output directory exists: the job is refused before anything runs,
 // and what was there is left exactly as it was.

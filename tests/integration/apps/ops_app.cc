@@ -228,6 +228,14 @@ EMBER_APPLICATION(ctx, args) {
                         }))
                     .collect();
     for (const auto& [k, s] : sums) PrintRecord(std::to_string(k), std::to_string(s));
+  } else if (scenario == "keyed-default") {
+    // reduceByKey without a partition count: ember.default.parallelism (or
+    // spark.default.parallelism) decides.
+    auto sums = ctx.range(0, 100, 1, 5)
+                    .map([](int64_t v) { return std::pair<int64_t, int64_t>(v % 10, v); })
+                    .reduceByKey([](int64_t a, int64_t b) { return a + b; });
+    PrintScalar("partitions", sums.getNumPartitions());
+    PrintScalar("keys", sums.count());
   } else if (scenario == "save") {
     // saveAsTextFile of range(0, RECORDS) in SLICES part files, slowly (a
     // marker every 50 records) so the test can kill an executor mid-write.
