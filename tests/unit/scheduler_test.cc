@@ -119,6 +119,9 @@ class SchedulerTest : public ::testing::Test {
     // The recording backends never answer a kill; a failed job waits this
     // long for its attempts before it returns.
     options.kill_grace = 200ms;
+    // No queueing behind running tasks, however short they look: where a
+    // task lands must not depend on how fast the test machine is.
+    options.queued_work_per_core = 0us;
     return options;
   }
 
