@@ -295,7 +295,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
                          std::shared_ptr<const void> value) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      broadcasts_[id] = std::move(encoded);
+      broadcasts_[id] = std::make_shared<const std::string>(std::move(encoded));
     }
     internal::PutBroadcastValue(id, std::move(value));
   }
@@ -411,7 +411,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
                                backend.get());
   }
 
-  Result<std::string> GetBroadcast(uint64_t id) override {
+  Result<std::shared_ptr<const std::string>> GetBroadcast(uint64_t id) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = broadcasts_.find(id);
     if (it == broadcasts_.end()) {
@@ -587,7 +587,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::map<std::string, std::shared_ptr<transport::ExecutorConnection>> connections_;
   std::map<std::string, std::shared_ptr<scheduler::ExecutorBackend>> backends_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_heartbeat_;
-  std::map<uint64_t, std::string> broadcasts_;
+  // One copy each, shared by every download in flight.
+  std::map<uint64_t, std::shared_ptr<const std::string>> broadcasts_;
   Status terminated_;  // guarded by mu_
 
   std::atomic<uint32_t> next_node_id_{0};

@@ -17,9 +17,7 @@ proto::TaskStatus Killed(uint64_t task_id, const std::string& reason) {
 }  // namespace
 
 Executor::Executor(Options options, StatusCallback on_status)
-    : options_(std::move(options)),
-      on_status_(std::move(on_status)),
-      store_(options_.local_dir) {
+    : options_(std::move(options)), on_status_(std::move(on_status)), store_(options_.local_dir) {
   env_.executor_id = options_.executor_id;
   env_.store = &store_;
   env_.shuffle_client = options_.shuffle_client;
@@ -55,7 +53,8 @@ void Executor::Launch(proto::TaskDescription task) {
   cv_.notify_one();
 }
 
-std::vector<uint64_t> Executor::Drain(std::chrono::milliseconds timeout, const std::string& reason) {
+std::vector<uint64_t> Executor::Drain(std::chrono::milliseconds timeout,
+                                      const std::string& reason) {
   std::deque<proto::TaskDescription> queued;
   std::unique_lock<std::mutex> lock(mu_);
   draining_ = true;

@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +56,9 @@ class Executor {
   // the caller reports as KILLED (a task cannot be interrupted mid-batch).
   std::vector<uint64_t> Drain(std::chrono::milliseconds timeout, const std::string& reason);
   void Kill(uint64_t task_id);
+  // Shuffle fetch settings (from the driver's configuration); call before
+  // the first Launch.
+  void SetFetchOptions(const FetchOptions& options) { env_.fetch = options; }
   uint32_t running() const;
   shuffle::ShuffleStore& store() { return store_; }
 
@@ -72,9 +75,9 @@ class Executor {
   uint32_t running_ = 0;                      // guarded by mu_
   // Running tasks and the flags that tell them to stop.
   std::map<uint64_t, std::shared_ptr<std::atomic<bool>>> running_ids_;  // guarded by mu_
-  bool stopping_ = false;                     // guarded by mu_
-  bool draining_ = false;                     // guarded by mu_
-  std::string drain_reason_;                  // guarded by mu_
+  bool stopping_ = false;                                               // guarded by mu_
+  bool draining_ = false;                                               // guarded by mu_
+  std::string drain_reason_;                                            // guarded by mu_
   std::vector<std::thread> workers_;
 };
 

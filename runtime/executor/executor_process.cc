@@ -17,6 +17,7 @@
 #include "common/signal_watcher.h"
 #include "runtime/api/broadcast_cache.h"
 #include "runtime/app/app_library.h"
+#include "runtime/conf/conf.h"
 #include "runtime/executor/executor.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/transport/driver_client.h"
@@ -34,6 +35,20 @@ constexpr std::chrono::milliseconds kMaxRetry{5000};
 // a driver that answers and refuses us is not.
 bool Retryable(const Status& st) {
   return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kDeadlineExceeded;
+}
+
+FetchOptions FetchOptionsFrom(const conf::Settings& s) {
+  FetchOptions o;
+  o.max_retries = static_cast<uint32_t>(s.GetOr("ember.shuffle.io.maxRetries", o.max_retries));
+  o.retry_wait =
+      std::chrono::milliseconds(s.GetOr("ember.shuffle.io.retryWaitMs", o.retry_wait.count()));
+  o.idle_timeout =
+      std::chrono::milliseconds(s.GetOr("ember.shuffle.io.idleTimeoutMs", o.idle_timeout.count()));
+  o.max_bytes_in_flight = static_cast<uint64_t>(
+      s.GetOr("ember.reducer.maxSizeInFlight", static_cast<int64_t>(o.max_bytes_in_flight)));
+  o.max_requests_in_flight =
+      static_cast<uint32_t>(s.GetOr("ember.reducer.maxReqsInFlight", o.max_requests_in_flight));
+  return o;
 }
 
 class ExecutorProcess {
@@ -59,8 +74,8 @@ class ExecutorProcess {
     std::error_code ec;
     std::filesystem::create_directories(options_.local_dir, ec);
     if (ec) return PermissionDeniedError("local dir " + options_.local_dir + ": " + ec.message());
-    ASSIGN_OR_RETURN(metrics_, Metrics::Start("executor", options_.bind_address,
-                                              options_.metrics_port));
+    ASSIGN_OR_RETURN(metrics_,
+                     Metrics::Start("executor", options_.bind_address, options_.metrics_port));
     shuffle_client_ = std::make_unique<transport::ShuffleClient>(options_.secret, options_.app_id);
     Executor::Options eo;
     eo.executor_id = options_.executor_id;
@@ -68,7 +83,9 @@ class ExecutorProcess {
     eo.local_dir = options_.local_dir + "/shuffle";
     eo.shuffle_client = shuffle_client_.get();
     eo.metrics = metrics_.get();
-    eo.can_commit = [this](uint64_t task_id, std::string* reason) { return CanCommit(task_id, reason); };
+    eo.can_commit = [this](uint64_t task_id, std::string* reason) {
+      return CanCommit(task_id, reason);
+    };
     executor_ = std::make_unique<Executor>(eo, [this](proto::TaskStatus status) {
       proto::ExecutorMessage msg;
       *msg.mutable_task_status() = std::move(status);
@@ -106,7 +123,8 @@ class ExecutorProcess {
       }
     }
     cv_.notify_all();
-    EMBER_LOG(kInfo) << "stopping (" << reason << "): handing back queued tasks, giving running ones "
+    EMBER_LOG(kInfo) << "stopping (" << reason
+                     << "): handing back queued tasks, giving running ones "
                      << options_.decommission_timeout.count() / 1000 << " s";
     proto::ExecutorMessage stopping;
     stopping.mutable_stopping()->set_reason(reason);
@@ -160,7 +178,8 @@ class ExecutorProcess {
       std::unique_lock<std::mutex> lock(mu_);
       client_ = std::move(client);
       cv_.notify_all();
-      cv_.wait(lock, [this] { return registered_ || refused_.has_value() || finished_.has_value(); });
+      cv_.wait(lock,
+               [this] { return registered_ || refused_.has_value() || finished_.has_value(); });
       if (registered_ || finished_) return Status::Ok();
       const Status why = *refused_;
       refused_.reset();
@@ -231,7 +250,8 @@ class ExecutorProcess {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!registered_) {
-        refused_ = st.ok() ? UnavailableError("the driver ended the stream before registering us") : st;
+        refused_ =
+            st.ok() ? UnavailableError("the driver ended the stream before registering us") : st;
         cv_.notify_all();
         return;
       }
@@ -243,6 +263,13 @@ class ExecutorProcess {
     if (msg.has_registered()) {
       // Downloading can take a while; never on a gRPC thread.
       const proto::Registered reg = msg.registered();
+      // The driver validated the configuration; what it sent is used as is.
+      std::map<std::string, std::string> raw(reg.conf().begin(), reg.conf().end());
+      if (auto parsed = conf::Parse(raw); parsed.ok()) {
+        executor_->SetFetchOptions(FetchOptionsFrom(parsed->settings));
+      } else {
+        EMBER_LOG(kWarning) << "ignoring the driver's configuration: " << parsed.status().message();
+      }
       std::lock_guard<std::mutex> lock(mu_);
       registered_ = true;
       cv_.notify_all();
@@ -305,10 +332,10 @@ class ExecutorProcess {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, heartbeat_interval_, [this] { return done_ || finished_; })) {
       proto::ExecutorMessage msg;
-      msg.mutable_heartbeat()->set_sent_unix_millis(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count()));
+      msg.mutable_heartbeat()->set_sent_unix_millis(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()));
       msg.mutable_heartbeat()->set_running_tasks(executor_->running());
       lock.unlock();
       client_->Send(std::move(msg));
@@ -335,15 +362,15 @@ class ExecutorProcess {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::unique_ptr<AppLibrary> app_;                 // guarded by mu_
-  std::vector<proto::TaskDescription> waiting_;     // guarded by mu_
-  std::optional<Status> finished_;                  // guarded by mu_
-  std::optional<Status> refused_;                   // a stream that ended before registration
-  uint64_t next_commit_request_ = 1;                // guarded by mu_
+  std::unique_ptr<AppLibrary> app_;              // guarded by mu_
+  std::vector<proto::TaskDescription> waiting_;  // guarded by mu_
+  std::optional<Status> finished_;               // guarded by mu_
+  std::optional<Status> refused_;                // a stream that ended before registration
+  uint64_t next_commit_request_ = 1;             // guarded by mu_
   std::map<uint64_t, std::optional<proto::CommitResponse>> commit_answers_;  // guarded by mu_
-  bool registered_ = false;                         // guarded by mu_
-  bool stopping_ = false;                           // guarded by mu_
-  bool done_ = false;                               // guarded by mu_
+  bool registered_ = false;                                                  // guarded by mu_
+  bool stopping_ = false;                                                    // guarded by mu_
+  bool done_ = false;                                                        // guarded by mu_
   std::chrono::milliseconds heartbeat_interval_{10'000};
   std::thread loader_;
   std::thread heartbeat_;
@@ -365,7 +392,8 @@ int RunExecutorProcess(const ExecutorProcessOptions& options) {
       SignalWatcher signals([&](int sig, int count) {
         if (count > 1) std::_Exit(128 + sig);
         std::lock_guard<std::mutex> lock(stopper_mu);
-        stopper = std::thread([&process, sig] { process.Stop(sig == SIGTERM ? "SIGTERM" : "SIGINT"); });
+        stopper =
+            std::thread([&process, sig] { process.Stop(sig == SIGTERM ? "SIGTERM" : "SIGINT"); });
       });
       st = process.Start();
       if (st.ok()) st = process.Wait();

@@ -1,8 +1,8 @@
 #include "runtime/executor/task_runner.h"
 
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <typeinfo>
@@ -12,6 +12,7 @@
 #include "ember/function.h"
 #include "ember/operators.h"
 #include "ember/task.h"
+#include "runtime/executor/shuffle_reader.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/shuffle/shuffle_file.h"
 #include "runtime/shuffle/shuffle_store.h"
@@ -22,25 +23,6 @@ namespace {
 
 using internal::Fail;
 using internal::NodeView;
-
-// Size of the pieces a local segment is read in.
-constexpr size_t kLocalChunkBytes = 4 << 20;
-
-// A shuffle input could not be read: not the task's fault, the map output
-// must be recomputed.
-class FetchFailure : public internal::TaskError {
- public:
-  FetchFailure(uint32_t shuffle_id, const proto::MapLocation& map, Status status)
-      : TaskError(std::move(status)),
-        shuffle_id(shuffle_id),
-        map_id(map.map_id()),
-        executor_id(map.executor_id()),
-        epoch(map.epoch()) {}
-  uint32_t shuffle_id;
-  uint32_t map_id;
-  std::string executor_id;
-  uint64_t epoch;
-};
 
 // A task status must fit in one gRPC message (the transport's limit is
 // 256 MiB); leave room for the rest of the status.
@@ -54,9 +36,12 @@ using Kind = internal::InvokerSignature::Kind;
 
 const char* KindName(Kind kind) {
   switch (kind) {
-    case Kind::kNode: return "a node";
-    case Kind::kShuffleWriter: return "a shuffle writer";
-    case Kind::kResult: return "a result sink";
+    case Kind::kNode:
+      return "a node";
+    case Kind::kShuffleWriter:
+      return "a shuffle writer";
+    case Kind::kResult:
+      return "a result sink";
   }
   return "an unknown invoker";
 }
@@ -85,8 +70,8 @@ class TaskRun final : public internal::TaskContext {
 
   void CheckCancelled() override {
     if (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed)) {
-      throw internal::TaskCancelled(CancelledError("task " + std::to_string(task_.task_id()) +
-                                                   " was told to stop"));
+      throw internal::TaskCancelled(
+          CancelledError("task " + std::to_string(task_.task_id()) + " was told to stop"));
     }
   }
 
@@ -95,8 +80,8 @@ class TaskRun final : public internal::TaskContext {
     if (!env_.can_commit) return;
     std::string reason;
     if (!env_.can_commit(task_.task_id(), &reason)) {
-      throw internal::TaskCancelled(CancelledError("not committing partition " +
-                                                   std::to_string(task_.partition()) + ": " + reason));
+      throw internal::TaskCancelled(CancelledError(
+          "not committing partition " + std::to_string(task_.partition()) + ": " + reason));
     }
   }
 
@@ -145,9 +130,10 @@ class TaskRun final : public internal::TaskContext {
     const std::string where = "node " + std::to_string(i);
     const int parents = node.parents_size();
     if (sig.parents == internal::kAnyParents ? parents < 1 : parents != sig.parents) {
-      return InvalidArgumentError(where + " has " + std::to_string(parents) + " parents; its operator takes " +
-                                  (sig.parents == internal::kAnyParents ? std::string("one or more")
-                                                                        : std::to_string(sig.parents)));
+      return InvalidArgumentError(
+          where + " has " + std::to_string(parents) + " parents; its operator takes " +
+          (sig.parents == internal::kAnyParents ? std::string("one or more")
+                                                : std::to_string(sig.parents)));
     }
     const char* parents_make = parents > 0 ? outputs_[node.parents(0)] : nullptr;
     for (uint32_t parent : node.parents()) {
@@ -204,37 +190,14 @@ class TaskRun final : public internal::TaskContext {
     if (locations == nullptr) {
       Fail(InvalidArgumentError("task has no locations for shuffle " + std::to_string(shuffle_id)));
     }
-    std::string segment;
-    for (const proto::MapLocation& map : locations->maps()) {
-      segment.clear();
-      auto sink = [&segment](std::string_view chunk) {
-        segment.append(chunk);
-        return Status::Ok();
-      };
-      Status st;
-      const bool local = env_.shuffle_client == nullptr || map.executor_id() == env_.executor_id;
-      if (local) {
-        st = env_.store->ReadSegment(shuffle_id, map.map_id(), reduce_id, kLocalChunkBytes, sink);
-      } else {
-        st = env_.shuffle_client->Fetch(map.address(), shuffle_id, map.map_id(), reduce_id, sink);
-      }
-      if (!st.ok()) throw FetchFailure(shuffle_id, map, st);
-      counters().shuffle_bytes_read += segment.size();
-      shuffle::BlockParser parser;
-      auto deliver = [&](std::string_view payload) {
-        CheckCancelled();
-        on_block(payload);
-        return Status::Ok();
-      };
-      st = parser.Feed(segment, deliver);
-      if (st.ok()) st = parser.Finish();
-      if (!st.ok()) {
-        throw FetchFailure(shuffle_id, map,
-                           st.WithContext("shuffle " + std::to_string(shuffle_id) + " map " +
-                                          std::to_string(map.map_id()) + " from executor " +
-                                          map.executor_id()));
-      }
-    }
+    ShuffleReadEnv read_env;
+    read_env.executor_id = env_.executor_id;
+    read_env.store = env_.store;
+    read_env.client = env_.shuffle_client;
+    read_env.options = env_.fetch;
+    read_env.metrics = env_.metrics;
+    read_env.check_cancelled = [this] { CheckCancelled(); };
+    counters().shuffle_bytes_read += ember::ReadShuffle(read_env, *locations, reduce_id, on_block);
   }
 
   void WriteShuffleBlock(uint32_t reduce_id, std::string_view block) override {
@@ -253,20 +216,24 @@ class TaskRun final : public internal::TaskContext {
     if (task_.has_shuffle_map()) {
       const proto::ShuffleMapSink& sink = task_.shuffle_map();
       if (sink.num_reducers() == 0) Fail(InvalidArgumentError("shuffle with zero reducers"));
-      auto write = Resolve<internal::ShuffleWriteFn>(sink.write(), Kind::kShuffleWriter, "the shuffle sink");
+      auto write =
+          Resolve<internal::ShuffleWriteFn>(sink.write(), Kind::kShuffleWriter, "the shuffle sink");
       if (!write.ok()) Fail(write.status());
       if (Status st = CheckSinkInput(write->second); !st.ok()) Fail(st);
-      write->first(*this, views_[task_.top()], task_.partition(), sink.capture(), sink.num_reducers());
+      write->first(*this, views_[task_.top()], task_.partition(), sink.capture(),
+                   sink.num_reducers());
       // Reducers expect an output from every map task, even an empty one.
       if (!writer_) OpenWriter();
       auto sizes = writer_->Commit();
       if (!sizes.ok()) Fail(sizes.status());
       for (uint64_t size : *sizes) status.add_reducer_bytes(size);
     } else if (task_.has_result()) {
-      auto run = Resolve<internal::ResultFn>(task_.result().run(), Kind::kResult, "the result sink");
+      auto run =
+          Resolve<internal::ResultFn>(task_.result().run(), Kind::kResult, "the result sink");
       if (!run.ok()) Fail(run.status());
       if (Status st = CheckSinkInput(run->second); !st.ok()) Fail(st);
-      status.set_result(run->first(*this, views_[task_.top()], task_.partition(), task_.result().capture()));
+      status.set_result(
+          run->first(*this, views_[task_.top()], task_.partition(), task_.result().capture()));
     } else {
       Fail(InvalidArgumentError("task has no sink"));
     }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <string>
 
+#include "runtime/executor/shuffle_reader.h"
 #include "runtime/proto/ember.pb.h"
 
 namespace ember {
@@ -27,9 +28,10 @@ class ShuffleClient;
 
 struct TaskEnvironment {
   std::string executor_id;
-  shuffle::ShuffleStore* store = nullptr;               // this executor's map outputs
-  transport::ShuffleClient* shuffle_client = nullptr;   // remote fetches; null: all local
-  Metrics* metrics = nullptr;                           // optional
+  shuffle::ShuffleStore* store = nullptr;              // this executor's map outputs
+  transport::ShuffleClient* shuffle_client = nullptr;  // remote fetches; null: all local
+  Metrics* metrics = nullptr;                          // optional
+  FetchOptions fetch;                                  // retries, timeouts, buffer
   // Asks the driver for permission to commit task `task_id`'s output; false
   // with a reason when another attempt commits it (or the job failed).
   // Unset: every commit is allowed (tests that run one attempt).

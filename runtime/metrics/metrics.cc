@@ -12,9 +12,8 @@ namespace {
 
 // Task durations range from a millisecond (a tiny partition) to minutes (a
 // skewed one); roughly x2.5 steps keep the error bounded across that range.
-const std::vector<double> kTaskDurationBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                  0.1,   0.25,   0.5,   1,    2.5,   5,
-                                                  10,    30,     60,    120,  300};
+const std::vector<double> kTaskDurationBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
 prometheus::Counter* AddCounter(prometheus::Registry& registry, const std::string& role,
                                 const std::string& name, const std::string& help) {
@@ -52,17 +51,24 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
       AddCounter(r, role, "ember_tasks_succeeded_total", "Tasks that finished successfully.");
   m->tasks_failed_total = AddCounter(r, role, "ember_tasks_failed_total",
                                      "Tasks that failed (including fetch failures and kills).");
-  m->tasks_running = AddGauge(r, role, "ember_tasks_running", "Tasks running now on this process's cores.");
+  m->tasks_running =
+      AddGauge(r, role, "ember_tasks_running", "Tasks running now on this process's cores.");
   m->task_duration_seconds = &prometheus::BuildHistogram()
                                   .Name("ember_task_duration_seconds")
                                   .Help("Wall-clock duration of finished tasks.")
                                   .Labels({{"role", role}})
                                   .Register(r)
                                   .Add({}, kTaskDurationBuckets);
-  m->shuffle_written_bytes_total =
-      AddCounter(r, role, "ember_shuffle_written_bytes_total", "Shuffle bytes written by map tasks.");
-  m->shuffle_read_bytes_total =
-      AddCounter(r, role, "ember_shuffle_read_bytes_total", "Shuffle bytes fetched by reduce tasks.");
+  m->shuffle_written_bytes_total = AddCounter(r, role, "ember_shuffle_written_bytes_total",
+                                              "Shuffle bytes written by map tasks.");
+  m->shuffle_read_bytes_total = AddCounter(r, role, "ember_shuffle_read_bytes_total",
+                                           "Shuffle bytes fetched by reduce tasks.");
+  m->shuffle_fetch_retries_total =
+      AddCounter(r, role, "ember_shuffle_fetch_retries_total",
+                 "Shuffle fetches retried after a network failure or a stall.");
+  m->shuffle_fetch_failures_total =
+      AddCounter(r, role, "ember_shuffle_fetch_failures_total",
+                 "Map outputs a reduce task could not read (reported as FETCH_FAILED).");
   m->records_read_total = AddCounter(r, role, "ember_records_read_total", "Records read by tasks.");
   m->records_written_total =
       AddCounter(r, role, "ember_records_written_total", "Records written by tasks.");
@@ -79,10 +85,9 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
                                       "Calls refused for a missing or wrong application secret.");
 
   if (port < 0) return m;
-  const std::string address = (bind_address.find(':') != std::string::npos
-                                   ? "[" + bind_address + "]"
-                                   : bind_address) +
-                              ":" + std::to_string(port);
+  const std::string address =
+      (bind_address.find(':') != std::string::npos ? "[" + bind_address + "]" : bind_address) +
+      ":" + std::to_string(port);
   try {
     m->exposer_ = std::make_unique<prometheus::Exposer>(address);
   } catch (const std::exception& e) {
@@ -92,7 +97,8 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
   }
   m->exposer_->RegisterCollectable(m->registry_);
   const std::vector<int> ports = m->exposer_->GetListeningPorts();
-  if (ports.empty()) return UnavailableError("serving metrics on " + address + ": no listening port");
+  if (ports.empty())
+    return UnavailableError("serving metrics on " + address + ": no listening port");
   m->port_ = ports.front();
   EMBER_LOG(kInfo) << "metrics at http://" << bind_address << ":" << m->port_ << "/metrics";
   return m;

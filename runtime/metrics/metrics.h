@@ -45,6 +45,8 @@ class Metrics {
   // Data movement.
   prometheus::Counter* shuffle_written_bytes_total = nullptr;
   prometheus::Counter* shuffle_read_bytes_total = nullptr;
+  prometheus::Counter* shuffle_fetch_retries_total = nullptr;
+  prometheus::Counter* shuffle_fetch_failures_total = nullptr;
   prometheus::Counter* records_read_total = nullptr;
   prometheus::Counter* records_written_total = nullptr;
   // Driver state.

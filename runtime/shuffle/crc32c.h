@@ -17,6 +17,8 @@ namespace ember::shuffle {
 // Continues a CRC: Crc32cExtend(Crc32c(a), b) == Crc32c(a + b).
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
 
-inline uint32_t Crc32c(std::string_view data) { return Crc32cExtend(0, data.data(), data.size()); }
+inline uint32_t Crc32c(std::string_view data) {
+  return Crc32cExtend(0, data.data(), data.size());
+}
 
 }  // namespace ember::shuffle

@@ -67,7 +67,8 @@ Status PreadFull(int fd, char* buf, size_t n, uint64_t offset, const std::string
       return ErrnoError("reading shuffle file " + path, errno);
     }
     if (r == 0) {
-      return DataLossError("shuffle file " + path + " truncated: unexpected end of file at offset " +
+      return DataLossError("shuffle file " + path +
+                           " truncated: unexpected end of file at offset " +
                            std::to_string(offset));
     }
     buf += r;
@@ -146,9 +147,9 @@ Status ShuffleFileWriter::Flush() {
 
 Status ShuffleFileWriter::AppendBlock(uint32_t reduce_id, std::string_view payload) {
   if (state_ != State::kOpen) {
-    return FailedPreconditionError("shuffle file " + final_path_ +
-                                   (state_ == State::kCommitted ? " is already committed"
-                                                                : " had a write error"));
+    return FailedPreconditionError(
+        "shuffle file " + final_path_ +
+        (state_ == State::kCommitted ? " is already committed" : " had a write error"));
   }
   if (reduce_id >= num_reducers_) {
     return InvalidArgumentError("reduce id " + std::to_string(reduce_id) + " out of range for " +
@@ -186,15 +187,16 @@ Status ShuffleFileWriter::AppendBlock(uint32_t reduce_id, std::string_view paylo
 
 Result<std::vector<uint64_t>> ShuffleFileWriter::Commit() {
   if (state_ != State::kOpen) {
-    return FailedPreconditionError("shuffle file " + final_path_ +
-                                   (state_ == State::kCommitted ? " is already committed"
-                                                                : " had a write error"));
+    return FailedPreconditionError(
+        "shuffle file " + final_path_ +
+        (state_ == State::kCommitted ? " is already committed" : " had a write error"));
   }
   for (uint32_t r = current_reducer_ + 1; r <= num_reducers_; ++r) offsets_[r] = position_;
   const uint64_t index_offset = position_;
 
   std::string tail((offsets_.size()) * kIndexEntryBytes + kFooterBytes, '\0');
-  for (size_t i = 0; i < offsets_.size(); ++i) PutLe<uint64_t>(&tail[i * kIndexEntryBytes], offsets_[i]);
+  for (size_t i = 0; i < offsets_.size(); ++i)
+    PutLe<uint64_t>(&tail[i * kIndexEntryBytes], offsets_[i]);
   const size_t index_bytes = offsets_.size() * kIndexEntryBytes;
   char* footer = &tail[index_bytes];
   PutLe<uint64_t>(footer, index_offset);
@@ -219,70 +221,97 @@ Result<std::vector<uint64_t>> ShuffleFileWriter::Commit() {
 
 // ---- Reader ----------------------------------------------------------------
 
-namespace shuffle_internal {
+SegmentReader::SegmentReader(PrivateTag, std::string path, int fd, uint64_t begin, uint64_t end,
+                             uint64_t version)
+    : path_(std::move(path)), fd_(fd), begin_(begin), end_(end), version_(version) {}
 
-Status ReadSegmentFromFd(int fd, const std::string& path, uint32_t reduce_id, size_t chunk_bytes,
-                         const std::function<Status(std::string_view)>& sink) {
+SegmentReader::~SegmentReader() {
+  ::close(fd_);
+}
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::string& path,
+                                                           uint32_t reduce_id) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("opening shuffle file " + path, errno);
+  // Owns fd from here on, whatever is returned.
+  auto fail = [fd](Status st) {
+    ::close(fd);
+    return st;
+  };
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return ErrnoError("stat shuffle file " + path, errno);
+  if (::fstat(fd, &st) != 0) return fail(ErrnoError("stat shuffle file " + path, errno));
   const auto file_size = static_cast<uint64_t>(st.st_size);
   if (file_size < kFooterBytes) {
-    return Malformed(path, std::to_string(file_size) + " bytes is smaller than the footer");
+    return fail(Malformed(path, std::to_string(file_size) + " bytes is smaller than the footer"));
   }
   char footer[kFooterBytes];
-  RETURN_IF_ERROR(PreadFull(fd, footer, sizeof(footer), file_size - kFooterBytes, path));
-  if (GetLe<uint64_t>(footer + 16) != kShuffleFileMagic) return Malformed(path, "bad magic");
+  if (Status s = PreadFull(fd, footer, sizeof(footer), file_size - kFooterBytes, path); !s.ok()) {
+    return fail(s);
+  }
+  if (GetLe<uint64_t>(footer + 16) != kShuffleFileMagic) return fail(Malformed(path, "bad magic"));
   const uint64_t index_offset = GetLe<uint64_t>(footer);
   const uint32_t num_reducers = GetLe<uint32_t>(footer + 8);
   const uint32_t index_crc = GetLe<uint32_t>(footer + 12);
-  if (num_reducers == 0) return Malformed(path, "zero reducers");
+  if (num_reducers == 0) return fail(Malformed(path, "zero reducers"));
   const uint64_t index_bytes = (static_cast<uint64_t>(num_reducers) + 1) * kIndexEntryBytes;
   if (file_size - kFooterBytes < index_bytes ||
       index_offset != file_size - kFooterBytes - index_bytes) {
-    return Malformed(path, "index of " + std::to_string(num_reducers) + " reducers at offset " +
-                               std::to_string(index_offset) + " does not fit a file of " +
-                               std::to_string(file_size) + " bytes");
+    return fail(Malformed(path, "index of " + std::to_string(num_reducers) +
+                                    " reducers at offset " + std::to_string(index_offset) +
+                                    " does not fit a file of " + std::to_string(file_size) +
+                                    " bytes"));
   }
   if (reduce_id >= num_reducers) {
-    return InvalidArgumentError("reduce id " + std::to_string(reduce_id) +
-                                " out of range: shuffle file " + path + " has " +
-                                std::to_string(num_reducers) + " reducers");
+    return fail(InvalidArgumentError("reduce id " + std::to_string(reduce_id) +
+                                     " out of range: shuffle file " + path + " has " +
+                                     std::to_string(num_reducers) + " reducers"));
   }
   std::string index(static_cast<size_t>(index_bytes), '\0');
-  RETURN_IF_ERROR(PreadFull(fd, index.data(), index.size(), index_offset, path));
-  if (Crc32c(index) != index_crc) return Malformed(path, "index checksum mismatch");
+  if (Status s = PreadFull(fd, index.data(), index.size(), index_offset, path); !s.ok()) {
+    return fail(s);
+  }
+  if (Crc32c(index) != index_crc) return fail(Malformed(path, "index checksum mismatch"));
   uint64_t prev = 0;
   for (uint32_t r = 0; r <= num_reducers; ++r) {
     const uint64_t off = GetLe<uint64_t>(&index[r * kIndexEntryBytes]);
     if (off < prev || (r == 0 && off != 0) || (r == num_reducers && off != index_offset)) {
-      return Malformed(path, "segment offsets are not monotonic within the data region");
+      return fail(Malformed(path, "segment offsets are not monotonic within the data region"));
     }
     prev = off;
   }
-  uint64_t pos = GetLe<uint64_t>(&index[reduce_id * kIndexEntryBytes]);
+  const uint64_t begin = GetLe<uint64_t>(&index[reduce_id * kIndexEntryBytes]);
   const uint64_t end = GetLe<uint64_t>(&index[(reduce_id + 1) * kIndexEntryBytes]);
-  if (pos == end) return Status();
-
-  const size_t chunk = chunk_bytes == 0 ? kDefaultChunkBytes : chunk_bytes;
-  std::string buf(static_cast<size_t>(std::min<uint64_t>(chunk, end - pos)), '\0');
-  while (pos < end) {
-    const auto n = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos));
-    RETURN_IF_ERROR(PreadFull(fd, buf.data(), n, pos, path));
-    RETURN_IF_ERROR(sink(std::string_view(buf.data(), n)));
-    pos += n;
-  }
-  return Status();
+  // Which file this is: a re-run map task commits a new file (a new inode,
+  // a new mtime) under the same name.
+  uint64_t version = static_cast<uint64_t>(st.st_ino) * 0x9e3779b97f4a7c15ull;
+  version ^= static_cast<uint64_t>(st.st_dev) + 0x632be59bd9b4e019ull + (version << 6);
+  version ^= static_cast<uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ull +
+             static_cast<uint64_t>(st.st_mtim.tv_nsec) + (version >> 2);
+  version ^= file_size * 0xff51afd7ed558ccdull;
+  if (version == 0) version = 1;
+  return std::make_unique<SegmentReader>(PrivateTag(), path, fd, begin, end, version);
 }
 
-}  // namespace shuffle_internal
+Status SegmentReader::Read(uint64_t offset, size_t n, std::string* out) {
+  if (offset > size()) {
+    return OutOfRangeError("offset " + std::to_string(offset) + " is past the end of a " +
+                           std::to_string(size()) + "-byte segment of " + path_);
+  }
+  const auto take = static_cast<size_t>(std::min<uint64_t>(n, size() - offset));
+  out->resize(take);
+  return PreadFull(fd_, out->data(), take, begin_ + offset, path_);
+}
 
 Status ReadSegment(const std::string& path, uint32_t reduce_id, size_t chunk_bytes,
                    const std::function<Status(std::string_view)>& sink) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("opening shuffle file " + path, errno);
-  Status s = shuffle_internal::ReadSegmentFromFd(fd, path, reduce_id, chunk_bytes, sink);
-  ::close(fd);
-  return s;
+  ASSIGN_OR_RETURN(std::unique_ptr<SegmentReader> segment, SegmentReader::Open(path, reduce_id));
+  const size_t chunk = chunk_bytes == 0 ? kDefaultChunkBytes : chunk_bytes;
+  std::string buf;
+  for (uint64_t pos = 0; pos < segment->size(); pos += buf.size()) {
+    RETURN_IF_ERROR(segment->Read(pos, chunk, &buf));
+    RETURN_IF_ERROR(sink(buf));
+  }
+  return Status();
 }
 
 // ---- Block parser ----------------------------------------------------------
@@ -310,9 +339,8 @@ Status BlockParser::Feed(std::string_view chunk,
                          const std::function<Status(std::string_view)>& on_block) {
   if (!error_.ok()) return error_;
   const auto oversized = [this](uint32_t length) {
-    return Fail(DataLossError("shuffle block length " + std::to_string(length) +
-                              " exceeds the " + std::to_string(kMaxBlockPayloadBytes) +
-                              " byte limit"));
+    return Fail(DataLossError("shuffle block length " + std::to_string(length) + " exceeds the " +
+                              std::to_string(kMaxBlockPayloadBytes) + " byte limit"));
   };
   while (!chunk.empty()) {
     if (pending_.empty()) {
@@ -356,8 +384,9 @@ Status BlockParser::Feed(std::string_view chunk,
 Status BlockParser::Finish() {
   if (!error_.ok()) return error_;
   if (!pending_.empty()) {
-    const size_t expected =
-        pending_.size() < kBlockHeaderBytes ? kBlockHeaderBytes : kBlockHeaderBytes + pending_length_;
+    const size_t expected = pending_.size() < kBlockHeaderBytes
+                                ? kBlockHeaderBytes
+                                : kBlockHeaderBytes + pending_length_;
     return Fail(DataLossError("shuffle segment truncated: incomplete block, " +
                               std::to_string(pending_.size()) + " of " + std::to_string(expected) +
                               " bytes"));

@@ -94,11 +94,44 @@ class ShuffleFileWriter {
   State state_ = State::kOpen;
 };
 
+// One reducer's segment of a committed shuffle file, open for reading at
+// any offset (a fetch resumes where a failed one stopped). The index and
+// footer are checked when it is opened.
+class SegmentReader {
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+
+ public:
+  // Errors: the open error (NOT_FOUND when missing); DATA_LOSS naming the
+  // path for a malformed or truncated file; INVALID_ARGUMENT for a reduce_id
+  // beyond the file's reducers.
+  static Result<std::unique_ptr<SegmentReader>> Open(const std::string& path, uint32_t reduce_id);
+
+  SegmentReader(PrivateTag, std::string path, int fd, uint64_t begin, uint64_t end,
+                uint64_t version);
+  ~SegmentReader();
+  SegmentReader(const SegmentReader&) = delete;
+  SegmentReader& operator=(const SegmentReader&) = delete;
+
+  uint64_t size() const { return end_ - begin_; }
+  // Never 0; differs when the file under the path was replaced.
+  uint64_t version() const { return version_; }
+  // Replaces *out with up to `n` bytes from `offset` into the segment (fewer
+  // only at its end). OUT_OF_RANGE past the end.
+  Status Read(uint64_t offset, size_t n, std::string* out);
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t begin_;
+  uint64_t end_;
+  uint64_t version_;
+};
+
 // Streams reducer `reduce_id`'s segment of the committed file at `path` to
 // `sink` in pieces of at most `chunk_bytes` (0 means kDefaultChunkBytes). An
-// empty segment calls `sink` zero times. Errors: the open error (NOT_FOUND
-// when missing); DATA_LOSS naming the path for a malformed or truncated
-// file; INVALID_ARGUMENT for a reduce_id beyond the file's reducers; any
+// empty segment calls `sink` zero times. Errors: as SegmentReader::Open; any
 // error `sink` returns, unchanged.
 Status ReadSegment(const std::string& path, uint32_t reduce_id, size_t chunk_bytes,
                    const std::function<Status(std::string_view)>& sink);
@@ -112,7 +145,8 @@ class BlockParser {
   // Calls on_block with each complete block's payload (valid only during the
   // call). DATA_LOSS "shuffle block checksum mismatch" or for an oversized
   // length; errors from on_block are returned unchanged.
-  Status Feed(std::string_view chunk, const std::function<Status(std::string_view payload)>& on_block);
+  Status Feed(std::string_view chunk,
+              const std::function<Status(std::string_view payload)>& on_block);
 
   // DATA_LOSS "shuffle segment truncated" if a partial block is pending.
   Status Finish();
@@ -129,12 +163,5 @@ class BlockParser {
   uint64_t blocks_ = 0;
   Status error_;
 };
-
-namespace shuffle_internal {
-// ReadSegment on an already-open descriptor (not closed here); lets the
-// store tell "no such output" apart from other NOT_FOUNDs.
-Status ReadSegmentFromFd(int fd, const std::string& path, uint32_t reduce_id, size_t chunk_bytes,
-                         const std::function<Status(std::string_view)>& sink);
-}  // namespace shuffle_internal
 
 }  // namespace ember::shuffle

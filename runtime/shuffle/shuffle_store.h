@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,9 +35,13 @@ class ShuffleStore : public transport::ShuffleSource {
   Status Prepare(uint32_t shuffle_id);
 
   // NOT_FOUND "no shuffle output for shuffle S map M" when that map output
-  // does not exist; otherwise as shuffle::ReadSegment.
+  // does not exist; otherwise as SegmentReader::Open.
+  Result<std::unique_ptr<transport::Segment>> OpenSegment(uint32_t shuffle_id, uint32_t map_id,
+                                                          uint32_t reduce_id) override;
+  // The whole segment to `sink`, in pieces of at most `chunk_bytes`; errors
+  // as OpenSegment, or the sink's.
   Status ReadSegment(uint32_t shuffle_id, uint32_t map_id, uint32_t reduce_id, size_t chunk_bytes,
-                     const std::function<Status(std::string_view)>& sink) override;
+                     const std::function<Status(std::string_view)>& sink);
 
   // Deletes one shuffle's files (e.g. when the driver unregisters it).
   void RemoveShuffle(uint32_t shuffle_id);

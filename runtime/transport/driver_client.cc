@@ -139,7 +139,8 @@ class StreamReactor : public grpc::ClientBidiReactor<proto::ExecutorMessage, pro
     }
     in_handler_thread_ = std::this_thread::get_id();
     if (handlers_.on_message) {
-      internal::ForEachMessage(in_, [this](const proto::DriverMessage& msg) { handlers_.on_message(msg); });
+      internal::ForEachMessage(
+          in_, [this](const proto::DriverMessage& msg) { handlers_.on_message(msg); });
     }
     in_handler_thread_ = std::thread::id();
     StartRead(&in_);
@@ -275,25 +276,26 @@ Status DriverClientImpl::DownloadApplication(const std::string& app_id, const st
   uint64_t expected_size = 0;
   uint64_t received = 0;
   bool first = true;
-  internal::ChunkReader reader([&](const proto::Chunk& chunk) -> Status {
-    if (first) {
-      first = false;
-      expected_size = chunk.total_size();
-    }
-    received += chunk.data().size();
-    if (received > expected_size) {
-      return DataLossError("application larger than the announced " +
-                           std::to_string(expected_size) + " bytes");
-    }
-    if (EVP_DigestUpdate(md.get(), chunk.data().data(), chunk.data().size()) != 1) {
-      return InternalError("updating SHA-256");
-    }
-    return WriteAll(fd.get(), chunk.data(), tmp_path);
-  });
-  internal::PrepareClientContext(reader.ctx(), options_.secret, options_.fetch_deadline);
   proto::FetchApplicationRequest req;
   req.set_app_id(app_id);
-  stub_->async()->FetchApplication(reader.ctx(), &req, &reader);
+  internal::ChunkReader<proto::FetchApplicationRequest> reader(
+      std::move(req), [&](const proto::Chunk& chunk) -> Status {
+        if (first) {
+          first = false;
+          expected_size = chunk.total_size();
+        }
+        received += chunk.data().size();
+        if (received > expected_size) {
+          return DataLossError("application larger than the announced " +
+                               std::to_string(expected_size) + " bytes");
+        }
+        if (EVP_DigestUpdate(md.get(), chunk.data().data(), chunk.data().size()) != 1) {
+          return InternalError("updating SHA-256");
+        }
+        return WriteAll(fd.get(), chunk.data(), tmp_path);
+      });
+  internal::PrepareClientContext(reader.ctx(), options_.secret, options_.fetch_deadline);
+  stub_->async()->FetchApplication(reader.ctx(), &reader);
   reader.Start();
   RETURN_IF_ERROR(reader.Wait());
 
@@ -320,19 +322,20 @@ Result<std::string> DriverClientImpl::FetchBroadcast(uint64_t id) {
   std::string data;
   uint64_t expected_size = 0;
   bool first = true;
-  internal::ChunkReader reader([&](const proto::Chunk& chunk) -> Status {
-    if (first) {
-      first = false;
-      expected_size = chunk.total_size();
-      data.reserve(expected_size);
-    }
-    data += chunk.data();
-    return Status::Ok();
-  });
-  internal::PrepareClientContext(reader.ctx(), options_.secret, options_.fetch_deadline);
   proto::FetchBroadcastRequest req;
   req.set_broadcast_id(id);
-  stub_->async()->FetchBroadcast(reader.ctx(), &req, &reader);
+  internal::ChunkReader<proto::FetchBroadcastRequest> reader(
+      std::move(req), [&](const proto::Chunk& chunk) -> Status {
+        if (first) {
+          first = false;
+          expected_size = chunk.total_size();
+          data.reserve(expected_size);
+        }
+        data += chunk.data();
+        return Status::Ok();
+      });
+  internal::PrepareClientContext(reader.ctx(), options_.secret, options_.fetch_deadline);
+  stub_->async()->FetchBroadcast(reader.ctx(), &reader);
   reader.Start();
   const std::string context =
       "fetching broadcast " + std::to_string(id) + " from " + options_.driver_address;
@@ -356,7 +359,8 @@ Result<std::unique_ptr<DriverClient>> DriverClient::Connect(const DriverClientOp
   // insecure channel credentials.
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       options.driver_address, grpc::InsecureChannelCredentials(), internal::ClientChannelArgs());
-  auto client = std::make_unique<DriverClientImpl>(options, std::move(channel), std::move(handlers));
+  auto client =
+      std::make_unique<DriverClientImpl>(options, std::move(channel), std::move(handlers));
   client->Start(reg);
   return std::unique_ptr<DriverClient>(std::move(client));
 }

@@ -108,51 +108,60 @@ class ConnectReactor
 
 // ------------------------------------------------------------- downloads --
 
-// Streams a sequence of chunks produced on demand by `next`, which fills the
-// chunk and returns false at the end. One write in flight at a time.
-class ChunkWriter : public grpc::ServerWriteReactor<proto::Chunk> {
+// A download: the client sends one request, then reads chunks produced on
+// demand by Next. The request is read only after the secret was checked
+// (Begin), so a stranger's request is never buffered. One write in flight
+// at a time.
+template <typename Request>
+class ChunkWriter : public grpc::ServerBidiReactor<Request, proto::Chunk> {
  public:
-  ChunkWriter(DriverServerImpl* server) : server_(server) {}
+  explicit ChunkWriter(DriverServerImpl* server);
+  void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone() override;
 
  protected:
+  // The request arrived: prepare the download, or say why not.
+  virtual grpc::Status Open(const Request& req) = 0;
   // Fills `out`; returns false when there is nothing more, with `*end` as
   // the final status.
   virtual bool Next(proto::Chunk* out, grpc::Status* end) = 0;
-  void Begin(const grpc::Status& precondition);
+  // Reads the request if `auth` is OK; finishes with it otherwise.
+  void Begin(const grpc::Status& auth);
 
  private:
   void WriteNext();
   DriverServerImpl* const server_;
+  Request request_;
   proto::Chunk chunk_;
 };
 
-class FetchApplicationReactor : public ChunkWriter {
+class FetchApplicationReactor : public ChunkWriter<proto::FetchApplicationRequest> {
  public:
-  FetchApplicationReactor(grpc::CallbackServerContext* ctx, DriverServerImpl* server,
-                          const proto::FetchApplicationRequest& req);
+  FetchApplicationReactor(grpc::CallbackServerContext* ctx, DriverServerImpl* server);
   ~FetchApplicationReactor() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
  private:
+  grpc::Status Open(const proto::FetchApplicationRequest& req) override;
   bool Next(proto::Chunk* out, grpc::Status* end) override;
+  DriverServerImpl* const server_;
   int fd_ = -1;
   bool first_ = true;
   uint64_t total_ = 0;
-  std::string sha256_;
-  std::string path_;
 };
 
-class FetchBroadcastReactor : public ChunkWriter {
+class FetchBroadcastReactor : public ChunkWriter<proto::FetchBroadcastRequest> {
  public:
-  FetchBroadcastReactor(grpc::CallbackServerContext* ctx, DriverServerImpl* server,
-                        const proto::FetchBroadcastRequest& req);
+  FetchBroadcastReactor(grpc::CallbackServerContext* ctx, DriverServerImpl* server);
 
  private:
+  grpc::Status Open(const proto::FetchBroadcastRequest& req) override;
   bool Next(proto::Chunk* out, grpc::Status* end) override;
-  std::string data_;
+  DriverServerImpl* const server_;
+  // The driver's one copy, shared by every download of it.
+  std::shared_ptr<const std::string> data_;
   size_t offset_ = 0;
   bool first_ = true;
 };
@@ -173,13 +182,13 @@ class DriverServerImpl : public DriverServer, public proto::Driver::CallbackServ
       grpc::CallbackServerContext* ctx) override {
     return new ConnectReactor(ctx, this);
   }
-  grpc::ServerWriteReactor<proto::Chunk>* FetchApplication(
-      grpc::CallbackServerContext* ctx, const proto::FetchApplicationRequest* req) override {
-    return new FetchApplicationReactor(ctx, this, *req);
+  grpc::ServerBidiReactor<proto::FetchApplicationRequest, proto::Chunk>* FetchApplication(
+      grpc::CallbackServerContext* ctx) override {
+    return new FetchApplicationReactor(ctx, this);
   }
-  grpc::ServerWriteReactor<proto::Chunk>* FetchBroadcast(
-      grpc::CallbackServerContext* ctx, const proto::FetchBroadcastRequest* req) override {
-    return new FetchBroadcastReactor(ctx, this, *req);
+  grpc::ServerBidiReactor<proto::FetchBroadcastRequest, proto::Chunk>* FetchBroadcast(
+      grpc::CallbackServerContext* ctx) override {
+    return new FetchBroadcastReactor(ctx, this);
   }
 
   const DriverServerOptions& options() const { return options_; }
@@ -346,34 +355,56 @@ void ConnectReactor::OnDone() {
 
 // ----------------------------------------------------------- ChunkWriter --
 
-void ChunkWriter::Begin(const grpc::Status& precondition) {
+template <typename Request>
+ChunkWriter<Request>::ChunkWriter(DriverServerImpl* server) : server_(server) {
   server_->AddCall();
-  if (!precondition.ok()) {
-    Finish(precondition);
+}
+
+template <typename Request>
+void ChunkWriter<Request>::Begin(const grpc::Status& auth) {
+  if (!auth.ok()) {
+    this->Finish(auth);
+    return;
+  }
+  this->StartRead(&request_);
+}
+
+template <typename Request>
+void ChunkWriter<Request>::OnReadDone(bool ok) {
+  if (!ok) {
+    this->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the call carried no request"));
+    return;
+  }
+  grpc::Status st = Open(request_);
+  if (!st.ok()) {
+    this->Finish(st);
     return;
   }
   WriteNext();
 }
 
-void ChunkWriter::WriteNext() {
+template <typename Request>
+void ChunkWriter<Request>::WriteNext() {
   grpc::Status end;
   chunk_.Clear();
   if (!Next(&chunk_, &end)) {
-    Finish(end);
+    this->Finish(end);
     return;
   }
-  StartWrite(&chunk_);
+  this->StartWrite(&chunk_);
 }
 
-void ChunkWriter::OnWriteDone(bool ok) {
+template <typename Request>
+void ChunkWriter<Request>::OnWriteDone(bool ok) {
   if (!ok) {
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to executor failed"));
+    this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to executor failed"));
     return;
   }
   WriteNext();
 }
 
-void ChunkWriter::OnDone() {
+template <typename Request>
+void ChunkWriter<Request>::OnDone() {
   DriverServerImpl* server = server_;
   delete this;  // gRPC's callback API hands ownership back here and nowhere else
   server->RemoveCall();
@@ -381,37 +412,32 @@ void ChunkWriter::OnDone() {
 
 // ------------------------------------------------------ FetchApplication --
 
-grpc::Status OpenApplication(const DriverServerOptions& options, const std::string& app_id, int* fd,
-                             uint64_t* size) {
-  if (app_id != options.app_id) {
+FetchApplicationReactor::FetchApplicationReactor(grpc::CallbackServerContext* ctx,
+                                                 DriverServerImpl* server)
+    : ChunkWriter(server), server_(server) {
+  Begin(server->Authenticate(*ctx, "FetchApplication"));
+}
+
+grpc::Status FetchApplicationReactor::Open(const proto::FetchApplicationRequest& req) {
+  const DriverServerOptions& options = server_->options();
+  if (req.app_id() != options.app_id) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "application '" + app_id + "' is not served here; this driver runs '" +
-                            options.app_id + "'");
+                        "application '" + req.app_id() +
+                            "' is not served here; this driver runs '" + options.app_id + "'");
   }
   if (options.app_path.empty()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "this driver serves no application library");
   }
-  *fd = ::open(options.app_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (*fd < 0) {
+  fd_ = ::open(options.app_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
     return ToGrpcStatus(ErrnoError("opening application " + options.app_path, errno));
   }
   struct stat st;
-  if (::fstat(*fd, &st) != 0) {
+  if (::fstat(fd_, &st) != 0) {
     return ToGrpcStatus(ErrnoError("stat of application " + options.app_path, errno));
   }
-  *size = static_cast<uint64_t>(st.st_size);
+  total_ = static_cast<uint64_t>(st.st_size);
   return grpc::Status::OK;
-}
-
-FetchApplicationReactor::FetchApplicationReactor(grpc::CallbackServerContext* ctx,
-                                                 DriverServerImpl* server,
-                                                 const proto::FetchApplicationRequest& req)
-    : ChunkWriter(server),
-      sha256_(server->options().app_sha256),
-      path_(server->options().app_path) {
-  grpc::Status st = server->Authenticate(*ctx, "FetchApplication");
-  if (st.ok()) st = OpenApplication(server->options(), req.app_id(), &fd_, &total_);
-  Begin(st);
 }
 
 bool FetchApplicationReactor::Next(proto::Chunk* out, grpc::Status* end) {
@@ -424,7 +450,7 @@ bool FetchApplicationReactor::Next(proto::Chunk* out, grpc::Status* end) {
     ssize_t n = ::read(fd_, data->data() + got, kChunkBytes - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      *end = ToGrpcStatus(ErrnoError("reading application " + path_, errno));
+      *end = ToGrpcStatus(ErrnoError("reading application " + server_->options().app_path, errno));
       return false;
     }
     if (n == 0) break;
@@ -435,7 +461,7 @@ bool FetchApplicationReactor::Next(proto::Chunk* out, grpc::Status* end) {
     // The first chunk always goes out, even for an empty file, because it
     // carries the checksum and size.
     first_ = false;
-    out->set_sha256(sha256_);
+    out->set_sha256(server_->options().app_sha256);
     out->set_total_size(total_);
     return true;
   }
@@ -449,32 +475,29 @@ bool FetchApplicationReactor::Next(proto::Chunk* out, grpc::Status* end) {
 // -------------------------------------------------------- FetchBroadcast --
 
 FetchBroadcastReactor::FetchBroadcastReactor(grpc::CallbackServerContext* ctx,
-                                             DriverServerImpl* server,
-                                             const proto::FetchBroadcastRequest& req)
-    : ChunkWriter(server) {
-  grpc::Status st = server->Authenticate(*ctx, "FetchBroadcast");
-  if (st.ok()) {
-    Result<std::string> value = server->events()->GetBroadcast(req.broadcast_id());
-    if (value.ok()) {
-      data_ = std::move(value).value();
-    } else {
-      st = ToGrpcStatus(value.status());
-    }
-  }
-  Begin(st);
+                                             DriverServerImpl* server)
+    : ChunkWriter(server), server_(server) {
+  Begin(server->Authenticate(*ctx, "FetchBroadcast"));
+}
+
+grpc::Status FetchBroadcastReactor::Open(const proto::FetchBroadcastRequest& req) {
+  auto value = server_->events()->GetBroadcast(req.broadcast_id());
+  if (!value.ok()) return ToGrpcStatus(value.status());
+  data_ = std::move(value).value();
+  return grpc::Status::OK;
 }
 
 bool FetchBroadcastReactor::Next(proto::Chunk* out, grpc::Status* end) {
-  if (!first_ && offset_ >= data_.size()) {
+  if (!first_ && offset_ >= data_->size()) {
     *end = grpc::Status::OK;
     return false;
   }
   if (first_) {
     first_ = false;
-    out->set_total_size(data_.size());
+    out->set_total_size(data_->size());
   }
-  const size_t n = std::min(kChunkBytes, data_.size() - offset_);
-  out->set_data(data_.substr(offset_, n));
+  const size_t n = std::min(kChunkBytes, data_->size() - offset_);
+  out->set_data(data_->data() + offset_, n);
   offset_ += n;
   return true;
 }
@@ -483,9 +506,9 @@ bool FetchBroadcastReactor::Next(proto::Chunk* out, grpc::Status* end) {
 
 Status DriverServerImpl::Start() {
   ASSIGN_OR_RETURN(
-      server_,
-      internal::StartServer("driver server", options_.bind_address, options_.port, options_.secret,
-                            static_cast<proto::Driver::CallbackService*>(this), &port_));
+      server_, internal::StartServer("driver server", options_.bind_address, options_.port,
+                                     options_.secret, internal::kMaxMessageBytes,
+                                     static_cast<proto::Driver::CallbackService*>(this), &port_));
   return Status::Ok();
 }
 

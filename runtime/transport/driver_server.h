@@ -51,8 +51,9 @@ class DriverEvents {
   virtual void OnMessage(const std::string& executor_id, const proto::ExecutorMessage& msg) = 0;
   // The stream ended (executor exit, network error, Close()).
   virtual void OnDisconnect(const std::string& executor_id, const Status& why) = 0;
-  // Encoded bytes of a broadcast variable, or NOT_FOUND.
-  virtual Result<std::string> GetBroadcast(uint64_t id) = 0;
+  // Encoded bytes of a broadcast variable, or NOT_FOUND. Shared, so the
+  // driver holds one copy however many executors download it at once.
+  virtual Result<std::shared_ptr<const std::string>> GetBroadcast(uint64_t id) = 0;
 };
 
 struct DriverServerOptions {

@@ -7,8 +7,8 @@
 
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -47,7 +47,8 @@ std::string Payload(size_t n, uint32_t seed) {
   return s;
 }
 
-Result<std::vector<uint64_t>> WriteFile(const std::string& path, uint32_t reducers, const Blocks& blocks) {
+Result<std::vector<uint64_t>> WriteFile(const std::string& path, uint32_t reducers,
+                                        const Blocks& blocks) {
   ASSIGN_OR_RETURN(auto writer, ShuffleFileWriter::Create(path, reducers));
   for (const auto& [r, payloads] : blocks) {
     for (const std::string& p : payloads) RETURN_IF_ERROR(writer->AppendBlock(r, p));
@@ -56,7 +57,8 @@ Result<std::vector<uint64_t>> WriteFile(const std::string& path, uint32_t reduce
 }
 
 // Reads one segment through ReadSegment + BlockParser.
-Result<std::vector<std::string>> ReadBlocks(const std::string& path, uint32_t reducer, size_t chunk) {
+Result<std::vector<std::string>> ReadBlocks(const std::string& path, uint32_t reducer,
+                                            size_t chunk) {
   std::vector<std::string> out;
   BlockParser parser;
   RETURN_IF_ERROR(ReadSegment(path, reducer, chunk, [&](std::string_view bytes) {
@@ -140,8 +142,8 @@ TEST_F(ShuffleFileTest, RoundTripWithEmptyReducers) {
 }
 
 TEST_F(ShuffleFileTest, BlockParserHandlesEveryChunkSize) {
-  std::vector<std::string> payloads = {"", "a", Payload(7, 1), Payload(8, 2), "", Payload(100, 3),
-                                       Payload(9, 4)};
+  std::vector<std::string> payloads = {
+      "", "a", Payload(7, 1), Payload(8, 2), "", Payload(100, 3), Payload(9, 4)};
   std::string stream;
   {
     const std::string path = dir_ + "/p.data";
@@ -202,14 +204,17 @@ TEST_F(ShuffleFileTest, BlockParserErrors) {
     const Status fed = parser.Feed(c.stream, ignore);
     if (!c.feed_error.empty()) {
       EXPECT_EQ(fed.code(), StatusCode::kDataLoss) << c.name;
-      EXPECT_NE(fed.message().find(c.feed_error), std::string::npos) << c.name << ": " << fed.message();
-      EXPECT_EQ(parser.Feed(ok_block, ignore).code(), StatusCode::kDataLoss) << "sticky: " << c.name;
+      EXPECT_NE(fed.message().find(c.feed_error), std::string::npos)
+          << c.name << ": " << fed.message();
+      EXPECT_EQ(parser.Feed(ok_block, ignore).code(), StatusCode::kDataLoss)
+          << "sticky: " << c.name;
       continue;
     }
     ASSERT_TRUE(fed.ok()) << c.name;
     const Status fin = parser.Finish();
     EXPECT_EQ(fin.code(), StatusCode::kDataLoss) << c.name;
-    EXPECT_NE(fin.message().find(c.finish_error), std::string::npos) << c.name << ": " << fin.message();
+    EXPECT_NE(fin.message().find(c.finish_error), std::string::npos)
+        << c.name << ": " << fin.message();
   }
 }
 
@@ -251,7 +256,8 @@ TEST_F(ShuffleFileTest, CorruptionIsDetected) {
        },
        "shuffle block checksum mismatch"},
       {"truncated file", [](std::string f) { return f.substr(0, f.size() - 10); }, "bad magic"},
-      {"truncated to nothing", [](std::string) { return std::string(); }, "smaller than the footer"},
+      {"truncated to nothing", [](std::string) { return std::string(); },
+       "smaller than the footer"},
       {"bad magic",
        [](std::string f) {
          f[f.size() - 1] ^= 0x01;
@@ -277,8 +283,10 @@ TEST_F(ShuffleFileTest, CorruptionIsDetected) {
   for (const Case& c : cases) {
     WriteWholeFile(path, c.corrupt(good));
     Status first_error;
-    for (uint32_t r = 0; r < 2 && first_error.ok(); ++r) first_error = ReadBlocks(path, r, 64).status();
-    EXPECT_EQ(first_error.code(), StatusCode::kDataLoss) << c.name << ": " << first_error.ToString();
+    for (uint32_t r = 0; r < 2 && first_error.ok(); ++r)
+      first_error = ReadBlocks(path, r, 64).status();
+    EXPECT_EQ(first_error.code(), StatusCode::kDataLoss)
+        << c.name << ": " << first_error.ToString();
     EXPECT_NE(first_error.message().find(c.message), std::string::npos)
         << c.name << ": " << first_error.message();
     if (c.message != "shuffle block checksum mismatch") {
@@ -322,7 +330,8 @@ TEST_F(ShuffleFileTest, CommitReplacesAtomicallyAndWriterRulesAreEnforced) {
 }
 
 TEST_F(ShuffleFileTest, ReadMissingFileIsNotFound) {
-  const Status s = ReadSegment(dir_ + "/missing.data", 0, 0, [](std::string_view) { return Status(); });
+  const Status s =
+      ReadSegment(dir_ + "/missing.data", 0, 0, [](std::string_view) { return Status(); });
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_NE(s.message().find("missing.data"), std::string::npos);
 }
@@ -334,9 +343,8 @@ TEST_F(ShuffleFileTest, StoreLayoutAndReads) {
   ASSERT_TRUE(store.Prepare(3).ok());
   ASSERT_TRUE(WriteFile(store.MapOutputPath(3, 7), 2, {{1, {"to reducer 1"}}}).ok());
 
-  transport::ShuffleSource& source = store;
   std::string bytes;
-  ASSERT_TRUE(source
+  ASSERT_TRUE(store
                   .ReadSegment(3, 7, 1, 0,
                                [&](std::string_view b) {
                                  bytes.append(b);
@@ -345,10 +353,27 @@ TEST_F(ShuffleFileTest, StoreLayoutAndReads) {
                   .ok());
   EXPECT_EQ(bytes.size(), kBlockHeaderBytes + std::string("to reducer 1").size());
 
-  const Status missing = source.ReadSegment(3, 8, 0, 0, [](std::string_view) { return Status(); });
-  EXPECT_EQ(missing, NotFoundError("no shuffle output for shuffle 3 map 8"));
-  const Status missing_shuffle = source.ReadSegment(4, 0, 0, 0, [](std::string_view) { return Status(); });
-  EXPECT_EQ(missing_shuffle, NotFoundError("no shuffle output for shuffle 4 map 0"));
+  // What the shuffle server reads: the same bytes, from any offset.
+  transport::ShuffleSource& source = store;
+  auto segment = source.OpenSegment(3, 7, 1);
+  ASSERT_TRUE(segment.ok()) << segment.status().ToString();
+  EXPECT_EQ((*segment)->size(), bytes.size());
+  EXPECT_NE((*segment)->version(), 0u);
+  std::string tail;
+  ASSERT_TRUE((*segment)->Read(5, 1 << 20, &tail).ok());
+  EXPECT_EQ(tail, bytes.substr(5));
+  EXPECT_EQ((*segment)->Read(bytes.size() + 1, 1, &tail).code(), StatusCode::kOutOfRange);
+
+  // A re-run map task commits a new file: a new version.
+  ASSERT_TRUE(WriteFile(store.MapOutputPath(3, 7), 2, {{1, {"to reducer 1"}}}).ok());
+  auto rewritten = source.OpenSegment(3, 7, 1);
+  ASSERT_TRUE(rewritten.ok());
+  EXPECT_NE((*rewritten)->version(), (*segment)->version());
+
+  EXPECT_EQ(source.OpenSegment(3, 8, 0).status(),
+            NotFoundError("no shuffle output for shuffle 3 map 8"));
+  EXPECT_EQ(source.OpenSegment(4, 0, 0).status(),
+            NotFoundError("no shuffle output for shuffle 4 map 0"));
 
   store.RemoveShuffle(3);
   EXPECT_FALSE(fs::exists(dir_ + "/store/shuffle-3"));

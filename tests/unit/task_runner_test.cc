@@ -34,7 +34,7 @@ class TaskRunnerTest : public ::testing::Test {
 
   GraphOnlyRunner runner_;
   Context ctx_{&runner_};
-  TaskEnvironment env_{"test", nullptr, nullptr, nullptr, {}};
+  TaskEnvironment env_{"test", nullptr, nullptr, nullptr, {}, {}};
 };
 
 RDD<std::string> Strings(Context& ctx) {

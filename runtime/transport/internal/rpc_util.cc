@@ -31,8 +31,8 @@ grpc::ChannelArguments ClientChannelArgs() {
   return args;
 }
 
-void ConfigureServer(grpc::ServerBuilder* builder) {
-  builder->SetMaxReceiveMessageSize(kMaxMessageBytes);
+void ConfigureServer(grpc::ServerBuilder* builder, int max_receive_bytes) {
+  builder->SetMaxReceiveMessageSize(max_receive_bytes);
   builder->SetMaxSendMessageSize(kMaxMessageBytes);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                               kMinPingIntervalMs);
@@ -46,8 +46,8 @@ void ConfigureServer(grpc::ServerBuilder* builder) {
 
 Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& what,
                                                   const std::string& bind_address, int port,
-                                                  const std::string& secret, grpc::Service* service,
-                                                  int* bound_port) {
+                                                  const std::string& secret, int max_receive_bytes,
+                                                  grpc::Service* service, int* bound_port) {
   if (secret.empty()) return InvalidArgumentError(what + " needs an application secret");
   if (bind_address == "0.0.0.0" || bind_address == "::") {
     EMBER_LOG(kWarning) << what << " listens on all interfaces without TLS; only the "
@@ -59,7 +59,7 @@ Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& what,
   // insecure transport credentials.
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), bound_port);
   builder.RegisterService(service);
-  ConfigureServer(&builder);
+  ConfigureServer(&builder, max_receive_bytes);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) {
     return UnavailableError(what + " could not listen on " + address);
@@ -93,36 +93,6 @@ void PrepareClientContext(grpc::ClientContext* ctx, const std::string& secret,
                           std::chrono::seconds deadline) {
   ctx->AddMetadata(std::string(kSecretMetadataKey), secret);
   ctx->set_deadline(std::chrono::system_clock::now() + deadline);
-}
-
-void ChunkReader::Start() {
-  StartRead(&chunk_);
-  StartCall();
-}
-
-void ChunkReader::OnReadDone(bool ok) {
-  if (!ok) return;  // the stream is over; OnDone brings the status
-  local_error_ = on_chunk_(chunk_);
-  if (!local_error_.ok()) {
-    // Stop the server rather than leave it blocked on flow control.
-    ctx_.TryCancel();
-    return;
-  }
-  StartRead(&chunk_);
-}
-
-void ChunkReader::OnDone(const grpc::Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  status_ = status;
-  done_ = true;
-  cv_.notify_all();
-}
-
-Status ChunkReader::Wait() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return done_; });
-  if (!local_error_.ok()) return local_error_;
-  return FromGrpcStatus(status_);
 }
 
 }  // namespace ember::transport::internal

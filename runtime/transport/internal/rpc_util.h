@@ -25,6 +25,7 @@
 
 #include "common/status.h"
 #include "runtime/proto/ember.pb.h"
+#include "runtime/transport/grpc_status.h"
 
 namespace ember {
 class Metrics;
@@ -33,8 +34,11 @@ class Metrics;
 namespace ember::transport::internal {
 
 // Result bytes ride on TaskStatus and closures on LaunchTask; both can be
-// large, and gRPC's 4 MiB default would cut them off.
+// large, and gRPC's 4 MiB default would cut them off. What the driver
+// server accepts from an authenticated executor.
 inline constexpr int kMaxMessageBytes = 256 * 1024 * 1024;
+// The shuffle server receives only fetch requests, which are tiny.
+inline constexpr int kMaxShuffleRequestBytes = 64 * 1024;
 // Downloads move in chunks of this size: large enough to amortise per-message
 // cost, small enough to keep flow control responsive.
 inline constexpr size_t kChunkBytes = 1024 * 1024;
@@ -78,16 +82,18 @@ void ForEachMessage(const Message& msg, Fn&& fn) {
 // Arguments for every Ember client channel (message limits, keepalive).
 grpc::ChannelArguments ClientChannelArgs();
 // Message limits and keepalive policy for every Ember server.
-void ConfigureServer(grpc::ServerBuilder* builder);
+void ConfigureServer(grpc::ServerBuilder* builder, int max_receive_bytes);
 
 // Builds and starts a server for `service` on bind_address:port (0: any
 // free port, reported through *bound_port). `what` names it in messages
 // ("driver server"). Refuses an empty secret; warns when listening on every
 // interface, since only the secret protects the plaintext transport.
+// `max_receive_bytes` caps one message from a client (after it has passed
+// the secret check: see ember.proto on why every call streams).
 Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& what,
                                                   const std::string& bind_address, int port,
-                                                  const std::string& secret, grpc::Service* service,
-                                                  int* bound_port);
+                                                  const std::string& secret, int max_receive_bytes,
+                                                  grpc::Service* service, int* bound_port);
 // "host:port", bracketing IPv6 literals.
 std::string JoinHostPort(const std::string& host, int port);
 
@@ -100,24 +106,53 @@ grpc::Status CheckSecret(const grpc::CallbackServerContext& ctx, const std::stri
 void PrepareClientContext(grpc::ClientContext* ctx, const std::string& secret,
                           std::chrono::seconds deadline);
 
-// Reads a server stream of Chunk messages for a caller that blocks until the
-// stream is over. Usage: construct, bind with stub->async()->Rpc(ctx(), &req,
-// &reader), Start(), Wait(). `on_chunk` runs on a gRPC thread, one chunk at a
-// time and in order; a non-OK return cancels the call and becomes the result.
-class ChunkReader : public grpc::ClientReadReactor<proto::Chunk> {
+// Sends one request and reads the stream of Chunk messages that answers it,
+// for a caller that blocks until the stream is over. Usage: construct, bind
+// with stub->async()->Rpc(ctx(), &reader), Start(), Wait(). `on_chunk` runs
+// on a gRPC thread, one chunk at a time and in order; a non-OK return
+// cancels the call and becomes the result.
+template <typename Request>
+class ChunkReader : public grpc::ClientBidiReactor<Request, proto::Chunk> {
  public:
   using OnChunk = std::function<Status(const proto::Chunk&)>;
-  explicit ChunkReader(OnChunk on_chunk) : on_chunk_(std::move(on_chunk)) {}
+  ChunkReader(Request request, OnChunk on_chunk)
+      : request_(std::move(request)), on_chunk_(std::move(on_chunk)) {}
 
   grpc::ClientContext* ctx() { return &ctx_; }
-  void Start();
-  // Blocks until gRPC is done with the call; the reader may then be destroyed.
-  Status Wait();
+  void Start() {
+    this->StartWriteLast(&request_, grpc::WriteOptions());
+    this->StartRead(&chunk_);
+    this->StartCall();
+  }
+  // Blocks until gRPC is done with the call; the reader may then be
+  // destroyed.
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    if (!local_error_.ok()) return local_error_;
+    return FromGrpcStatus(status_);
+  }
 
-  void OnReadDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
+  void OnWriteDone(bool) override {}
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream is over; OnDone brings the status
+    local_error_ = on_chunk_(chunk_);
+    if (!local_error_.ok()) {
+      // Stop the server rather than leave it blocked on flow control.
+      ctx_.TryCancel();
+      return;
+    }
+    this->StartRead(&chunk_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = status;
+    done_ = true;
+    cv_.notify_all();
+  }
 
  private:
+  Request request_;
   OnChunk on_chunk_;
   grpc::ClientContext ctx_;
   proto::Chunk chunk_;
