@@ -182,6 +182,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     so.max_result_bytes =
         static_cast<uint64_t>(settings_.GetOr("ember.driver.maxResultSize", int64_t{1} << 30));
     so.kill_grace = std::chrono::milliseconds(settings_.GetOr("ember.task.killGraceMs", 10'000));
+    so.max_fetch_failures =
+        static_cast<uint32_t>(settings_.GetOr("ember.stage.maxConsecutiveAttempts", 4));
     so.metrics = metrics_.get();
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -1,6 +1,7 @@
 #include "runtime/scheduler/scheduler.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <cmath>
 
 #include "common/log.h"
@@ -73,7 +74,25 @@ void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
     running_.erase(t);
   }
   executors_.erase(it);
+  std::unordered_set<uint32_t> lost;
+  if (auto held = outputs_of_.find(id); held != outputs_of_.end()) {
+    for (const auto& [shuffle_id, map] : held->second) lost.insert(shuffle_id);
+  }
   ForgetOutputsOf(id);
+  // Running readers of what was lost would only wait for a peer that is
+  // gone (a frozen one answers nothing until the fetch's inactivity
+  // timeout): they stop now and run again once the outputs are back.
+  if (job_ != nullptr && !lost.empty()) {
+    for (size_t i = 0; i < job_->stages.size(); ++i) {
+      Stage& stage = job_->stages[i];
+      if (stage.running == 0) continue;
+      const bool reads_lost = std::any_of(stage.inputs.begin(), stage.inputs.end(),
+                                          [&](uint32_t s) { return lost.count(s) > 0; });
+      if (!reads_lost) continue;
+      ++stage.attempt;
+      KillStage(*job_, i);
+    }
+  }
   if (options_.metrics) {
     options_.metrics->executors_registered->Set(executors_.size());
     options_.metrics->executors_lost_total->Increment();
