@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "common/duration.h"
-#include "common/log.h"
 #include "common/flags.h"
+#include "common/log.h"
 #include "runtime/driver/master.h"
 #include "runtime/executor/executor_process.h"
 #include "runtime/transport/auth.h"
@@ -34,13 +34,18 @@ int main(int argc, char** argv) {
           {"bind-address", "ADDR", "address to listen on (default 127.0.0.1)"},
           {"advertise-host", "HOST", "address other executors dial (default: bind address)"},
           {"shuffle-port", "PORT", "shuffle service port (default: any free port)"},
+          {"advertise-shuffle-port", "PORT",
+           "shuffle port other executors dial, behind a proxy or NAT (default: the bound port)"},
           {"metrics-port", "PORT", "serve Prometheus /metrics on this port (default: off)"},
           {"secret", "SECRET", "application secret"},
           {"secret-file", "FILE", "file holding the application secret"},
           {"local-dir", "DIR", "scratch directory (default: $TMPDIR/ember-executor-ID)"},
-          {"registration-timeout", "DURATION", "keep retrying an unreachable driver this long (default 5m)"},
-          {"decommission-timeout", "DURATION", "on SIGTERM, time for running tasks to finish (default 20s)"},
-          {"termination-log", "FILE", "write the final error line here (a pod's /dev/termination-log)"},
+          {"registration-timeout", "DURATION",
+           "keep retrying an unreachable driver this long (default 5m)"},
+          {"decommission-timeout", "DURATION",
+           "on SIGTERM, time for running tasks to finish (default 20s)"},
+          {"termination-log", "FILE",
+           "write the final error line here (a pod's /dev/termination-log)"},
           {"log-level", "LEVEL", "debug, info, warning, error or off"},
           {"help", "", "print this help and exit"},
       });
@@ -85,6 +90,11 @@ int main(int argc, char** argv) {
     if (!port.ok()) return Fail(port.status());
     o.shuffle_port = static_cast<int>(*port);
   }
+  if (auto v = flags.Get("advertise-shuffle-port")) {
+    auto port = ember::cli::ParseIntFlag("advertise-shuffle-port", *v, 1, kMaxPort);
+    if (!port.ok()) return Fail(port.status());
+    o.advertise_shuffle_port = static_cast<int>(*port);
+  }
   if (auto v = flags.Get("metrics-port")) {
     auto port = ember::cli::ParseIntFlag("metrics-port", *v, -1, kMaxPort);
     if (!port.ok()) return Fail(port.status());
@@ -99,12 +109,12 @@ int main(int argc, char** argv) {
     }
   }
   o.termination_log = flags.GetOr("termination-log", "");
-  auto secret = ember::transport::LoadSecret(flags.GetOr("secret", ""),
-                                             flags.GetOr("secret-file", ""));
+  auto secret =
+      ember::transport::LoadSecret(flags.GetOr("secret", ""), flags.GetOr("secret-file", ""));
   if (!secret.ok()) return Fail(secret.status());
   o.secret = *secret;
   const char* tmp = std::getenv("TMPDIR");
-  o.local_dir = flags.GetOr("local-dir", std::string(tmp && *tmp ? tmp : "/tmp") +
-                                             "/ember-executor-" + o.executor_id);
+  o.local_dir = flags.GetOr(
+      "local-dir", std::string(tmp && *tmp ? tmp : "/tmp") + "/ember-executor-" + o.executor_id);
   return ember::RunExecutorProcess(o);
 }

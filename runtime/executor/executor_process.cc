@@ -156,7 +156,9 @@ class ExecutorProcess {
     proto::RegisterExecutor reg;
     reg.set_executor_id(options_.executor_id);
     reg.set_host(options_.advertise_host.empty() ? options_.bind_address : options_.advertise_host);
-    reg.set_shuffle_port(static_cast<uint32_t>(shuffle_server_->port()));
+    reg.set_shuffle_port(static_cast<uint32_t>(options_.advertise_shuffle_port > 0
+                                                   ? options_.advertise_shuffle_port
+                                                   : shuffle_server_->port()));
     reg.set_cores(options_.cores);
     reg.set_memory_bytes(options_.memory);
     reg.set_app_id(options_.app_id);

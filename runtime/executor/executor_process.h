@@ -35,6 +35,7 @@ struct ExecutorProcessOptions {
   std::string bind_address = "127.0.0.1";
   std::string advertise_host;  // what other executors dial; default bind_address
   int shuffle_port = 0;
+  int advertise_shuffle_port = 0;  // what other executors dial; 0: the bound port
   int metrics_port = -1;
   std::string secret;
   std::string local_dir;

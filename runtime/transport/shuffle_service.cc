@@ -18,7 +18,10 @@
 namespace ember::transport {
 namespace {
 
-using internal::kChunkBytes;
+// Smaller than other downloads' chunks: a reducer's inactivity timeout can
+// only see whole messages, so on a slow link a message must arrive well
+// within it (256 KiB take 2 s at 128 KiB/s).
+constexpr size_t kChunkBytes = 256 * 1024;
 
 // Chunks read ahead of the network per fetch: enough to keep the stream busy
 // while a pool thread reads the next one, bounded so a slow peer cannot pin

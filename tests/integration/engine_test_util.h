@@ -16,7 +16,9 @@
 
 namespace ember::testing {
 
-inline std::string Bin(const std::string& name) { return std::string(EMBER_BIN_DIR) + "/" + name; }
+inline std::string Bin(const std::string& name) {
+  return std::string(EMBER_BIN_DIR) + "/" + name;
+}
 
 // ember-submit --master MASTER [flags...] APP [app args...], with progress
 // output off so that stderr holds only messages.
@@ -43,7 +45,8 @@ inline std::vector<std::string> SplitTabs(const std::string& line) {
   size_t start = 0;
   for (;;) {
     const size_t tab = line.find('\t', start);
-    fields.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    fields.push_back(
+        line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
     if (tab == std::string::npos) return fields;
     start = tab + 1;
   }

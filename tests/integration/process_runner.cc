@@ -23,9 +23,8 @@ namespace ember::testing {
 
 std::string ProcessResult::Describe() const {
   std::string s = "exit_code=" + std::to_string(exit_code) +
-                  " signal=" + std::to_string(term_signal) +
-                  (timed_out ? " TIMED OUT" : "") + "\n--- stdout (" +
-                  std::to_string(out.size()) + " bytes) ---\n";
+                  " signal=" + std::to_string(term_signal) + (timed_out ? " TIMED OUT" : "") +
+                  "\n--- stdout (" + std::to_string(out.size()) + " bytes) ---\n";
   // Keep failure output readable when a process printed megabytes.
   constexpr size_t kShown = 4000;
   s += out.size() > kShown ? out.substr(0, kShown) + "\n[...]" : out;
@@ -134,10 +133,16 @@ bool Process::Reap(bool block) {
   return reaped_;
 }
 
-bool Process::running() { return pid_ > 0 && !Reap(false); }
+bool Process::running() {
+  return pid_ > 0 && !Reap(false);
+}
 
-std::string Process::Stdout() const { return ReadFileOrEmpty(dir_ + "/stdout"); }
-std::string Process::Stderr() const { return ReadFileOrEmpty(dir_ + "/stderr"); }
+std::string Process::Stdout() const {
+  return ReadFileOrEmpty(dir_ + "/stdout");
+}
+std::string Process::Stderr() const {
+  return ReadFileOrEmpty(dir_ + "/stderr");
+}
 
 void Process::Signal(int sig) {
   if (running()) ::kill(pid_, sig);

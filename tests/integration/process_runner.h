@@ -28,8 +28,8 @@ namespace ember::testing {
 inline constexpr std::chrono::seconds kDefaultProcessTimeout{300};
 
 struct ProcessResult {
-  int exit_code = -1;    // when the process exited normally, else -1
-  int term_signal = 0;   // the signal that ended it, else 0
+  int exit_code = -1;   // when the process exited normally, else -1
+  int term_signal = 0;  // the signal that ended it, else 0
   bool timed_out = false;
   std::string out;
   std::string err;

@@ -36,7 +36,9 @@ int Run(int argc, char** argv) {
   handlers.on_message = [&](const ember::proto::DriverMessage& msg) {
     std::lock_guard<std::mutex> lock(mu);
     switch (msg.kind_case()) {
-      case ember::proto::DriverMessage::kRegistered: registered = true; break;
+      case ember::proto::DriverMessage::kRegistered:
+        registered = true;
+        break;
       case ember::proto::DriverMessage::kKillTask:
         if (msg.kill_task().task_id() != next_kill && error.empty()) {
           error = "kill " + std::to_string(msg.kill_task().task_id()) + " arrived when " +
@@ -44,7 +46,9 @@ int Run(int argc, char** argv) {
         }
         ++next_kill;
         break;
-      case ember::proto::DriverMessage::kShutdown: shutdown = true; break;
+      case ember::proto::DriverMessage::kShutdown:
+        shutdown = true;
+        break;
       default:
         if (error.empty()) error = "unexpected message " + msg.ShortDebugString();
     }
@@ -104,4 +108,6 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Run(argc, argv); }
+int main(int argc, char** argv) {
+  return Run(argc, argv);
+}

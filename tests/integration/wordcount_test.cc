@@ -107,9 +107,9 @@ class Corpus {
       const int p = percent(gen_);
       if (newlines && p < 8) {
         text += "\n";
-        if (p < 1) text += "\n\n";           // empty lines
-        if (p == 2) text += " \t \r\n";      // a blank line of separators only
-        if (p == 3) text += "\r\n";          // CRLF: \r is a separator
+        if (p < 1) text += "\n\n";       // empty lines
+        if (p == 2) text += " \t \r\n";  // a blank line of separators only
+        if (p == 3) text += "\r\n";      // CRLF: \r is a separator
       } else {
         text.push_back(kSeparators[sep(gen_)]);
         if (p > 95) text.push_back(kSeparators[sep(gen_)]);
@@ -210,16 +210,17 @@ TEST_P(WordCountTest, CountsEveryWordExactly) {
   EXPECT_TRUE(diffs.empty()) << ::testing::PrintToString(diffs);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Inputs, WordCountTest,
-    ::testing::Values(std::make_tuple("local-cluster[2,1]", "directory"),
-                      std::make_tuple("local[2]", "directory"),
-                      std::make_tuple("local-cluster[2,1]", "glob")),
-    [](const auto& info) {
-      const std::string master = std::get<0>(info.param);
-      return std::string(master.find("cluster") != std::string::npos ? "LocalCluster" : "Local") +
-             "_" + std::get<1>(info.param);
-    });
+INSTANTIATE_TEST_SUITE_P(Inputs, WordCountTest,
+                         ::testing::Values(std::make_tuple("local-cluster[2,1]", "directory"),
+                                           std::make_tuple("local[2]", "directory"),
+                                           std::make_tuple("local-cluster[2,1]", "glob")),
+                         [](const auto& info) {
+                           const std::string master = std::get<0>(info.param);
+                           return std::string(master.find("cluster") != std::string::npos
+                                                  ? "LocalCluster"
+                                                  : "Local") +
+                                  "_" + std::get<1>(info.param);
+                         });
 
 }  // namespace
 }  // namespace ember::testing

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -75,7 +76,8 @@ int Usage() {
                "  take IN K | countbykey IN | numbers START END STEP SLICES\n"
                "  parallelize IN SLICES | broadcast DICT IN | reuse IN MARKER_DIR | empty\n"
                "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n"
-               "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n");
+               "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n"
+               "  wide RECORDS VALUE_BYTES REDUCERS | twice RECORDS MARKER_DIR GO_FILE\n");
   return 2;
 }
 
@@ -236,6 +238,60 @@ EMBER_APPLICATION(ctx, args) {
                     .reduceByKey([](int64_t a, int64_t b) { return a + b; });
     PrintScalar("partitions", sums.getNumPartitions());
     PrintScalar("keys", sums.count());
+  } else if (scenario == "wide") {
+    // A shuffle of RECORDS values of VALUE_BYTES each (the record's number,
+    // padded with 'x') from 2 map tasks into REDUCERS groups; per group the
+    // count and the sum of the numbers, so a lost, doubled or garbled
+    // value shows.
+    const int64_t records = std::stoll(arg(1));
+    const int64_t value_bytes = std::stoll(arg(2));
+    const auto reducers = static_cast<uint32_t>(std::stoul(arg(3)));
+    using Shape = std::pair<int64_t, int64_t>;  // (value bytes, reducers)
+    auto groups =
+        ctx.range(0, records, 1, 2)
+            .map(ember::with(Shape{value_bytes, reducers},
+                             [](const Shape& shape, int64_t v) {
+                               std::string value = std::to_string(v);
+                               value.resize(static_cast<size_t>(std::max<int64_t>(
+                                                shape.first, static_cast<int64_t>(value.size()))),
+                                            'x');
+                               return std::pair<int64_t, std::string>(v % shape.second,
+                                                                      std::move(value));
+                             }))
+            .groupByKey(reducers)
+            .map([](const std::pair<int64_t, std::vector<std::string>>& group) {
+              int64_t sum = 0;
+              for (const std::string& value : group.second) sum += std::stoll(value);
+              return std::pair<int64_t, std::pair<int64_t, int64_t>>(
+                  group.first, {static_cast<int64_t>(group.second.size()), sum});
+            })
+            .collect();
+    for (const auto& [k, stats] : groups) {
+      std::printf("R\t%lld\t%lld\t%lld\n", static_cast<long long>(k),
+                  static_cast<long long>(stats.first), static_cast<long long>(stats.second));
+    }
+  } else if (scenario == "twice") {
+    // The same shuffle read by two jobs; between them the test may damage
+    // a map output on disk (it waits for "ready" and then creates GO_FILE).
+    const int64_t records = std::stoll(arg(1));
+    const std::string markers = arg(2);
+    auto sums =
+        ctx.range(0, records, 1, 4)
+            .mapPartitions(ember::with(markers,
+                                       [](const std::string& dir, std::vector<int64_t>&& values) {
+                                         Mark(dir, "map");
+                                         std::vector<std::pair<int64_t, int64_t>> out;
+                                         for (int64_t v : values) out.emplace_back(v % 16, v);
+                                         return out;
+                                       }))
+            .reduceByKey([](int64_t a, int64_t b) { return a + b; }, 4);
+    PrintScalar("first", sums.count());
+    PrintScalar("ready", "yes");
+    std::fflush(stdout);
+    for (int i = 0; i < 60000 && ::access(arg(3).c_str(), F_OK) != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (const auto& [k, s] : sums.collect()) PrintRecord(std::to_string(k), std::to_string(s));
   } else if (scenario == "save") {
     // saveAsTextFile of range(0, RECORDS) in SLICES part files, slowly (a
     // marker every 50 records) so the test can kill an executor mid-write.
