@@ -5,35 +5,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <openssl/evp.h>
+#include <cerrno>
 
 #include "ember/application.h"
 #include "ember/function.h"
 
 namespace ember {
 
-Result<std::string> Sha256File(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("reading " + path, errno);
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::string buf(1 << 20, '\0');
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return ErrnoError("reading " + path, err);
-    }
-    if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
-  }
-  ::close(fd);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+namespace {
+
+std::string Hex(const unsigned char* digest, unsigned int len) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(len * 2);
@@ -44,27 +26,95 @@ Result<std::string> Sha256File(const std::string& path) {
   return hex;
 }
 
+// SHA-256 of everything readable from `fd` at offset 0 on.
+Result<std::string> Sha256Fd(int fd, const std::string& path) {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    return InternalError("initialising SHA-256");
+  }
+  std::string buf(1 << 20, '\0');
+  for (off_t offset = 0;;) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("reading " + path, errno);
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    offset += n;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+  return Hex(digest, len);
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Leaves the descriptor open for the life of the process.
+  void Keep() { fd_ = -1; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::string> Sha256File(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError("reading " + path, errno);
+  return Sha256Fd(fd.get(), path);
+}
+
 Result<std::unique_ptr<AppLibrary>> AppLibrary::Load(const std::string& path,
-                                                     const std::string& entry_point) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+                                                     const std::string& entry_point,
+                                                     const LoadOptions& options) {
+  // One descriptor is hashed and loaded: what runs is the bytes that were
+  // checked, whatever happens to the path meanwhile.
+  const int flags = O_RDONLY | O_CLOEXEC | (options.follow_links ? 0 : O_NOFOLLOW);
+  Fd fd(::open(path.c_str(), flags));
+  if (fd.get() < 0) {
+    if (errno == ELOOP && !options.follow_links) {
+      return FailedPreconditionError("application " + path +
+                                     " is a symbolic link; a downloaded library must not be");
+    }
     return ErrnoError("application " + path, errno);
   }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("application " + path, errno);
   if (!S_ISREG(st.st_mode)) {
     return FailedPreconditionError("application " + path + " is not a regular file");
   }
   auto app = std::make_unique<AppLibrary>();
   app->path_ = path;
   app->size_ = static_cast<uint64_t>(st.st_size);
-  ASSIGN_OR_RETURN(app->sha256_, Sha256File(path));
-  // dlopen needs a path with a slash to skip the library search path.
-  const std::string open_path = path.find('/') == std::string::npos ? "./" + path : path;
+  ASSIGN_OR_RETURN(app->sha256_, Sha256Fd(fd.get(), path));
+  if (!options.expected_sha256.empty() && app->sha256_ != options.expected_sha256) {
+    return DataLossError("application " + path + " has SHA-256 " + app->sha256_ + ", expected " +
+                         options.expected_sha256);
+  }
+  const std::string open_path = "/proc/self/fd/" + std::to_string(fd.get());
   void* handle = ::dlopen(open_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
-    const char* err = ::dlerror();
-    return FailedPreconditionError("cannot load application " + path + ": " +
-                                   (err ? err : "unknown error"));
+    const char* message = ::dlerror();  // clears the error: read it once
+    std::string err = message != nullptr ? message : "unknown error";
+    // dlerror names the /proc path; the user knows the file by its name.
+    const size_t at = err.find(open_path);
+    if (at != std::string::npos) err.replace(at, open_path.size(), path);
+    return FailedPreconditionError("cannot load application " + path + ": " + err);
   }
+  // The loader knows the library by the name /proc/self/fd/N; were N
+  // closed and reused, a later dlopen of that name would get this library
+  // back instead of opening the new file. Libraries are never unloaded, so
+  // neither is their descriptor closed.
+  fd.Keep();
   const std::string main_symbol =
       entry_point.empty() ? "ember_application_main" : "ember_entry_" + entry_point;
   const std::string abi_symbol =
@@ -73,8 +123,8 @@ Result<std::unique_ptr<AppLibrary>> AppLibrary::Load(const std::string& path,
   void* entry = ::dlsym(handle, main_symbol.c_str());
   if (entry == nullptr || abi == nullptr) {
     if (entry_point.empty()) {
-      return FailedPreconditionError("application " + path +
-                                     " has no Ember entry point (define it with EMBER_APPLICATION)");
+      return FailedPreconditionError(
+          "application " + path + " has no Ember entry point (define it with EMBER_APPLICATION)");
     }
     return FailedPreconditionError("application " + path + " has no entry point '" + entry_point +
                                    "' (define it with EMBER_ENTRY_POINT(" + entry_point +

@@ -15,17 +15,28 @@
 
 namespace ember {
 
+struct LoadOptions {
+  // False for a downloaded library: a symbolic link is refused.
+  bool follow_links = true;
+  // When set, the bytes loaded must have this SHA-256 (hex).
+  std::string expected_sha256;
+};
+
 class AppLibrary {
  public:
   using EntryPoint = int (*)(Context*, const std::vector<std::string>*);
 
   // Loads `path` and finds its entry point: EMBER_APPLICATION's when
-  // `entry_point` is empty, else EMBER_ENTRY_POINT(entry_point, ...)'s.
-  // Errors name the path: NOT_FOUND when it does not exist,
-  // FAILED_PRECONDITION when it is not a loadable library, has no such entry
-  // point, or was built against another ABI.
+  // `entry_point` is empty, else EMBER_ENTRY_POINT(entry_point, ...)'s. The
+  // file is opened once; that descriptor is hashed and handed to the
+  // dynamic loader (as /proc/self/fd/N), so the code that runs is the code
+  // that was checked. Errors name the path: NOT_FOUND when it does not
+  // exist, FAILED_PRECONDITION when it is a refused link, not a loadable
+  // library, has no such entry point, or was built against another ABI;
+  // DATA_LOSS when its checksum is not the expected one.
   static Result<std::unique_ptr<AppLibrary>> Load(const std::string& path,
-                                                  const std::string& entry_point = "");
+                                                  const std::string& entry_point = "",
+                                                  const LoadOptions& options = {});
 
   AppLibrary() = default;
   // The library stays loaded until the process exits: operators registered

@@ -1,6 +1,7 @@
 #include "runtime/executor/executor_process.h"
 
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -67,6 +68,11 @@ class ExecutorProcess {
     // The shuffle server reads the executor's store: it stops first.
     if (shuffle_server_) shuffle_server_->Shutdown();
     executor_.reset();
+    // The library stays mapped; its file is no longer needed.
+    if (!app_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(app_dir_, ec);
+    }
   }
 
   Status Start() {
@@ -310,14 +316,23 @@ class ExecutorProcess {
 
   void LoadApplication(const proto::Registered& reg) {
     if (!WaitForClient()) return;
-    const std::string path = options_.local_dir + "/app-" + reg.app_sha256() + ".so";
+    // A directory of our own (mode 0700, a fresh name): nothing another
+    // user or process put in the local dir is ever loaded.
+    std::string dir = options_.local_dir + "/app-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) {
+      return Finish(
+          ErrnoError("creating a directory for the application in " + options_.local_dir, errno),
+          false);
+    }
+    app_dir_ = dir;
+    const std::string path = dir + "/app.so";
     Status st = client_->FetchApplication(options_.app_id, path, reg.app_sha256());
     if (!st.ok()) return Finish(st.WithContext("downloading the application"), false);
-    auto app = AppLibrary::Load(path, reg.entry_point());
+    LoadOptions load;
+    load.follow_links = false;
+    load.expected_sha256 = reg.app_sha256();
+    auto app = AppLibrary::Load(path, reg.entry_point(), load);
     if (!app.ok()) return Finish(app.status(), false);
-    if ((*app)->sha256() != reg.app_sha256()) {
-      return Finish(DataLossError("application changed on disk after download"), false);
-    }
     internal::SetBroadcastFetcher([this](uint64_t id) { return client_->FetchBroadcast(id); });
     std::vector<proto::TaskDescription> waiting;
     {
@@ -374,6 +389,7 @@ class ExecutorProcess {
   bool stopping_ = false;                                                    // guarded by mu_
   bool done_ = false;                                                        // guarded by mu_
   std::chrono::milliseconds heartbeat_interval_{10'000};
+  std::string app_dir_;  // the private download directory; set by the loader
   std::thread loader_;
   std::thread heartbeat_;
 };

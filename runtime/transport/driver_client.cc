@@ -264,9 +264,9 @@ Status DriverClientImpl::FetchApplication(const std::string& app_id, const std::
 
 Status DriverClientImpl::DownloadApplication(const std::string& app_id, const std::string& tmp_path,
                                              const std::string& expected_sha256) {
-  // The library is dlopen()ed, so it needs to be readable; exec permission
-  // keeps noexec-sensitive loaders happy.
-  UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
+  // A new file, never an existing one or a link planted in its place. The
+  // library is dlopen()ed, so it is readable and executable by us alone.
+  UniqueFd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500));
   if (fd.get() < 0) return ErrnoError("creating " + tmp_path, errno);
   std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> md(EVP_MD_CTX_new());
   if (md == nullptr || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) {

@@ -47,8 +47,9 @@ class DriverClient {
   // Queues a message on the stream; never blocks. False once closed.
   virtual bool Send(proto::ExecutorMessage msg) = 0;
 
-  // Downloads the application library to `dest_path` and verifies that its
-  // SHA-256 equals `expected_sha256` (hex). DATA_LOSS on mismatch.
+  // Downloads the application library to `dest_path` (through a new file
+  // beside it, created exclusively and never through a link) and verifies
+  // that its SHA-256 equals `expected_sha256` (hex). DATA_LOSS on mismatch.
   virtual Status FetchApplication(const std::string& app_id, const std::string& dest_path,
                                   const std::string& expected_sha256) = 0;
 

@@ -268,6 +268,38 @@ TEST(ClusterLifecycleTest, ExecutorGivesUpOnAnUnreachableDriverAfterItsTimeout) 
   EXPECT_EQ(ReadFileOrEmpty(dir / "termination-log"), errors[0] + "\n");
 }
 
+// ----------------------------------------------- application download --
+
+TEST(ClusterLifecycleTest, ExecutorLoadsTheApplicationFromAPrivateDirectory) {
+  TempDir markers("ember-markers");
+  ExternalCluster cluster("it-download", 1, {},
+                          {"slow", "400", "2", "1000", "200000", markers.path()});
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  Process& executor = cluster.StartExecutor(*port, "1");
+  ASSERT_TRUE(WaitUntil([&] {
+    return executor.Stderr().find("application loaded") != std::string::npos || !executor.running();
+  }));
+  const std::string local = cluster.dir() / "executor-1";
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(local)) {
+    if (e.path().filename().string().rfind("app-", 0) == 0) dirs.push_back(e.path());
+  }
+  ASSERT_EQ(dirs.size(), 1u);
+  EXPECT_EQ(fs::status(dirs[0]).permissions() & fs::perms::all, fs::perms::owner_all)
+      << "the download directory is readable by others";
+  const fs::path lib = dirs[0] / "app.so";
+  ASSERT_TRUE(fs::is_regular_file(fs::symlink_status(lib)));
+  EXPECT_EQ(fs::status(lib).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_exec);
+  EXPECT_EQ(ReadFileOrEmpty(lib), ReadFileOrEmpty(EMBER_OPS_APP));
+
+  ProcessResult driver = cluster.driver().Wait();
+  EXPECT_TRUE(driver.Exited(0)) << driver.Describe();
+  EXPECT_TRUE(executor.Wait().Exited(0));
+  EXPECT_FALSE(fs::exists(dirs[0])) << "the download outlived the executor";
+}
+
 // ------------------------------------------------------------- SIGTERM --
 
 TEST(ClusterLifecycleTest, SigtermedExecutorHandsBackItsWorkAndExitsZero) {
