@@ -19,7 +19,30 @@ Cache& GetCache() {
   return cache;
 }
 
+thread_local BroadcastPins* current_pins = nullptr;
+
 }  // namespace
+
+BroadcastPins::BroadcastPins() : previous_(current_pins) {
+  current_pins = this;
+}
+BroadcastPins::~BroadcastPins() {
+  current_pins = previous_;
+}
+
+void BroadcastPins::Pin(std::shared_ptr<const void> value) {
+  if (current_pins != nullptr) current_pins->pinned_.push_back(std::move(value));
+}
+
+void DropBroadcast(uint64_t id) {
+  Cache& c = GetCache();
+  std::shared_ptr<const void> dropped;  // freed outside the lock
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.values.find(id);
+  if (it == c.values.end()) return;
+  dropped = std::move(it->second);
+  c.values.erase(it);
+}
 
 uint64_t ProcessToken() {
   static const uint64_t token = [] {
@@ -54,7 +77,10 @@ const void* BroadcastValue(uint64_t id, BroadcastDecoder decode) {
   {
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.values.find(id);
-    if (it != c.values.end()) return it->second.get();
+    if (it != c.values.end()) {
+      BroadcastPins::Pin(it->second);
+      return it->second.get();
+    }
     fetcher = c.fetcher;
   }
   if (!fetcher) Fail(NotFoundError("broadcast variable " + std::to_string(id) + " is unknown"));
@@ -65,6 +91,7 @@ const void* BroadcastValue(uint64_t id, BroadcastDecoder decode) {
   std::shared_ptr<const void> value = decode(*bytes);
   std::lock_guard<std::mutex> lock(c.mu);
   auto [it, inserted] = c.values.emplace(id, std::move(value));
+  BroadcastPins::Pin(it->second);
   return it->second.get();
 }
 

@@ -50,9 +50,10 @@ RDD<int64_t> Context::range(int64_t start, int64_t end, int64_t step, uint32_t n
   node->num_partitions = slices;
   node->payload = [start, step, count, slices](uint32_t p) {
     const uint64_t first = static_cast<uint64_t>((static_cast<__uint128_t>(count) * p) / slices);
-    const uint64_t last = static_cast<uint64_t>((static_cast<__uint128_t>(count) * (p + 1)) / slices);
-    const int64_t value = static_cast<int64_t>(static_cast<uint64_t>(start) +
-                                               first * static_cast<uint64_t>(step));
+    const uint64_t last =
+        static_cast<uint64_t>((static_cast<__uint128_t>(count) * (p + 1)) / slices);
+    const int64_t value =
+        static_cast<int64_t>(static_cast<uint64_t>(start) + first * static_cast<uint64_t>(step));
     return EncodeToString(std::make_tuple(value, step, last - first));
   };
   return RDD<int64_t>(this, std::move(node));

@@ -44,9 +44,12 @@ uintptr_t ProgramBase() {
 
 const char* LibraryName(Library library) {
   switch (library) {
-    case Library::kApplication: return "application library";
-    case Library::kRuntime: return "runtime library";
-    case Library::kProgram: return "program";
+    case Library::kApplication:
+      return "application library";
+    case Library::kRuntime:
+      return "runtime library";
+    case Library::kProgram:
+      return "program";
   }
   return "unknown library";
 }
@@ -91,9 +94,15 @@ Result<ResolvedFn> ResolveFn(const FnRef& ref) {
   {
     std::lock_guard<std::mutex> lock(r.mu);
     switch (ref.library) {
-      case Library::kApplication: base = r.app_base; break;
-      case Library::kRuntime: base = RuntimeBase(); break;
-      case Library::kProgram: base = ProgramBase(); break;
+      case Library::kApplication:
+        base = r.app_base;
+        break;
+      case Library::kRuntime:
+        base = RuntimeBase();
+        break;
+      case Library::kProgram:
+        base = ProgramBase();
+        break;
     }
   }
   if (base == 0) {

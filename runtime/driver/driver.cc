@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -150,6 +153,75 @@ class RemoteBackend final : public scheduler::ExecutorBackend {
   std::shared_ptr<transport::ExecutorConnection> conn_;
 };
 
+// What leases call when the driver program drops the last RDD of a shuffle
+// or the last handle of a broadcast. The last reference may go anywhere,
+// even inside the scheduler's lock (a finished job's graph), so releasing
+// happens on a thread of its own. Leases may outlive the driver (an RDD
+// kept in a static): once stopped, releasing does nothing.
+class Releaser {
+ public:
+  using Release = std::function<void(bool shuffle, uint64_t id)>;
+  explicit Releaser(Release release) : release_(std::move(release)), thread_([this] { Loop(); }) {}
+  ~Releaser() { Stop(); }
+  Releaser(const Releaser&) = delete;
+  Releaser& operator=(const Releaser&) = delete;
+
+  void Post(bool shuffle, uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    queue_.emplace_back(shuffle, id);
+    cv_.notify_one();
+  }
+  // Drops what is still queued; no release runs after it returns.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      queue_.clear();
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopped_ || !queue_.empty(); });
+      if (stopped_) return;
+      auto [shuffle, id] = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      release_(shuffle, id);
+      lock.lock();
+    }
+  }
+
+  const Release release_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<bool, uint64_t>> queue_;  // guarded by mu_
+  bool stopped_ = false;                         // guarded by mu_
+  std::thread thread_;
+};
+
+class Lease {
+ public:
+  Lease(std::weak_ptr<Releaser> releaser, bool shuffle, uint64_t id)
+      : releaser_(std::move(releaser)), shuffle_(shuffle), id_(id) {}
+  ~Lease() {
+    if (auto r = releaser_.lock()) r->Post(shuffle_, id_);
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+
+ private:
+  std::weak_ptr<Releaser> releaser_;
+  bool shuffle_;
+  uint64_t id_;
+};
+
 class Driver final : public internal::JobRunner, public transport::DriverEvents {
  public:
   explicit Driver(const DriverOptions& options) : options_(options) {}
@@ -267,6 +339,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     if (stopped_) return;
     stopped_ = true;
     stopping_ = true;
+    releaser_->Stop();
     monitor_stop_ = true;
     if (monitor_.joinable()) monitor_.join();
     {
@@ -293,10 +366,17 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   uint32_t NewNodeId() override { return next_node_id_++; }
   uint32_t NewShuffleId() override { return next_shuffle_id_++; }
   uint64_t NewBroadcastId() override { return next_broadcast_id_++; }
+  std::shared_ptr<const void> LeaseShuffle(uint32_t shuffle_id) override {
+    return std::make_shared<const Lease>(releaser_, true, shuffle_id);
+  }
+  std::shared_ptr<const void> LeaseBroadcast(uint64_t id) override {
+    return std::make_shared<const Lease>(releaser_, false, id);
+  }
   void RegisterBroadcast(uint64_t id, std::string encoded,
                          std::shared_ptr<const void> value) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (metrics_) metrics_->broadcast_bytes->Increment(static_cast<double>(encoded.size()));
       broadcasts_[id] = std::make_shared<const std::string>(std::move(encoded));
     }
     internal::PutBroadcastValue(id, std::move(value));
@@ -411,6 +491,36 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     scheduler_->RemoveExecutor(executor_id,
                                why.ok() ? Status(StatusCode::kUnavailable, "disconnected") : why,
                                backend.get());
+  }
+
+  // Nothing in the program can use the shuffle's outputs or the
+  // broadcast's value again: free them here and on every executor.
+  void Release(bool shuffle, uint64_t id) {
+    std::vector<std::shared_ptr<transport::ExecutorConnection>> conns;
+    std::shared_ptr<const std::string> dropped;  // freed outside the lock
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [executor_id, conn] : connections_) conns.push_back(conn);
+      if (!shuffle) {
+        auto it = broadcasts_.find(id);
+        if (it != broadcasts_.end()) {
+          dropped = std::move(it->second);
+          broadcasts_.erase(it);
+          if (metrics_) metrics_->broadcast_bytes->Decrement(static_cast<double>(dropped->size()));
+        }
+      }
+    }
+    proto::DriverMessage msg;
+    if (shuffle) {
+      if (scheduler_) scheduler_->ForgetShuffle(static_cast<uint32_t>(id));
+      if (local_executor_) local_executor_->store().RemoveShuffle(static_cast<uint32_t>(id));
+      msg.mutable_remove_shuffle()->set_shuffle_id(static_cast<uint32_t>(id));
+    } else {
+      internal::DropBroadcast(id);
+      msg.mutable_remove_broadcast()->set_broadcast_id(id);
+    }
+    EMBER_LOG(kDebug) << "released " << (shuffle ? "shuffle " : "broadcast ") << id;
+    for (const auto& conn : conns) conn->Send(msg);
   }
 
   Result<std::shared_ptr<const std::string>> GetBroadcast(uint64_t id) override {
@@ -598,6 +708,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::atomic<uint64_t> next_broadcast_id_{1};
   std::atomic<uint32_t> next_job_id_{0};
   conf::Settings settings_;
+  std::shared_ptr<Releaser> releaser_ =
+      std::make_shared<Releaser>([this](bool shuffle, uint64_t id) { Release(shuffle, id); });
   int64_t heartbeat_interval_ms_ = 0;
   int64_t heartbeat_timeout_ms_ = 0;
   int64_t registration_timeout_ms_ = 0;

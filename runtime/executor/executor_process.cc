@@ -296,6 +296,10 @@ class ExecutorProcess {
       executor_->Launch(msg.launch_task().task());
     } else if (msg.has_kill_task()) {
       executor_->Kill(msg.kill_task().task_id());
+    } else if (msg.has_remove_shuffle()) {
+      executor_->store().RemoveShuffle(msg.remove_shuffle().shuffle_id());
+    } else if (msg.has_remove_broadcast()) {
+      internal::DropBroadcast(msg.remove_broadcast().broadcast_id());
     } else if (msg.has_commit_response()) {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = commit_answers_.find(msg.commit_response().request_id());

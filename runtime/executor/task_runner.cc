@@ -12,6 +12,7 @@
 #include "ember/function.h"
 #include "ember/operators.h"
 #include "ember/task.h"
+#include "runtime/api/broadcast_cache.h"
 #include "runtime/executor/shuffle_reader.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/shuffle/shuffle_file.h"
@@ -267,6 +268,8 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
   proto::TaskStatus status;
   status.set_task_id(task.task_id());
   if (env.metrics) env.metrics->tasks_started_total->Increment();
+  // Broadcast values this task reads outlive a RemoveBroadcast meanwhile.
+  internal::BroadcastPins pins;
   TaskRun run(task, env, cancelled);
   auto fail = [&](const std::string& message) {
     status.set_state(proto::TaskStatus::FAILED);

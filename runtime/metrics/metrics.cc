@@ -76,6 +76,8 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
       AddGauge(r, role, "ember_executors_registered", "Executors currently registered.");
   m->active_jobs = AddGauge(r, role, "ember_active_jobs", "Jobs currently running.");
   m->active_stages = AddGauge(r, role, "ember_active_stages", "Stages currently running.");
+  m->broadcast_bytes = AddGauge(r, role, "ember_broadcast_bytes",
+                                "Encoded broadcast values the driver holds for executors.");
   m->jobs_succeeded_total =
       AddCounter(r, role, "ember_jobs_succeeded_total", "Jobs that finished successfully.");
   m->jobs_failed_total = AddCounter(r, role, "ember_jobs_failed_total", "Jobs that failed.");

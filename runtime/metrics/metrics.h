@@ -53,6 +53,7 @@ class Metrics {
   prometheus::Gauge* executors_registered = nullptr;
   prometheus::Gauge* active_jobs = nullptr;
   prometheus::Gauge* active_stages = nullptr;
+  prometheus::Gauge* broadcast_bytes = nullptr;
   prometheus::Counter* jobs_succeeded_total = nullptr;
   prometheus::Counter* jobs_failed_total = nullptr;
   prometheus::Counter* executors_lost_total = nullptr;

@@ -300,6 +300,70 @@ TEST(ClusterLifecycleTest, ExecutorLoadsTheApplicationFromAPrivateDirectory) {
   EXPECT_FALSE(fs::exists(dirs[0])) << "the download outlived the executor";
 }
 
+// ------------------------------------------------------------- freeing --
+
+bool AnyShuffleFiles(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return false;
+    if (it->path().filename().string().rfind("map-", 0) == 0) return true;
+  }
+  return false;
+}
+
+TEST(ClusterLifecycleTest, WhatTheProgramCanNoLongerUseIsFreedEverywhere) {
+  TempDir work("ember-release");
+  const std::string step1 = work.path() + "/step1";
+  const std::string step2 = work.path() + "/step2";
+  ExternalCluster cluster("it-release", 2, {"--metrics-port", "0"}, {"release", step1, step2});
+  const auto metrics_port = cluster.WaitForLogNumber("metrics at http://127.0.0.1:");
+  ASSERT_TRUE(metrics_port.has_value())
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value());
+  cluster.StartExecutor(*port, "1");
+  cluster.StartExecutor(*port, "2");
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster.driver().Stdout().find("held") != std::string::npos ||
+           !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running())
+      << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  // The job ran after the program dropped its own handle: the RDD kept the
+  // broadcast alive.
+  AppOutput out = ParseAppOutput(cluster.driver().Stdout());
+  EXPECT_EQ(out.Scalar("count"), "8");
+  int64_t sum = 0;
+  for (int64_t v = 0; v < 1000; ++v) sum += v + (1 << 20);
+  EXPECT_EQ(out.Scalar("sum"), std::to_string(sum));
+  auto broadcast_bytes = [&] {
+    return MetricValue(HttpGet(*metrics_port, "/metrics"), "ember_broadcast_bytes");
+  };
+  EXPECT_GE(broadcast_bytes().value_or(0), 1 << 20);
+  EXPECT_TRUE(AnyShuffleFiles(cluster.dir() / "executor-1") ||
+              AnyShuffleFiles(cluster.dir() / "executor-2"));
+
+  WriteFileOrDie(step1, "");
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster.driver().Stdout().find("released") != std::string::npos ||
+           !cluster.driver().running();
+  }));
+  EXPECT_TRUE(
+      WaitUntil([&] { return broadcast_bytes().value_or(-1) == 0; }, std::chrono::seconds(30)))
+      << "the driver still holds " << broadcast_bytes().value_or(-1) << " broadcast bytes";
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return !AnyShuffleFiles(cluster.dir() / "executor-1") &&
+               !AnyShuffleFiles(cluster.dir() / "executor-2");
+      },
+      std::chrono::seconds(30)))
+      << "shuffle files outlived every RDD that could read them";
+  WriteFileOrDie(step2, "");
+  ProcessResult driver = cluster.driver().Wait();
+  EXPECT_TRUE(driver.Exited(0)) << driver.Describe();
+}
+
 // ------------------------------------------------------------- SIGTERM --
 
 TEST(ClusterLifecycleTest, SigtermedExecutorHandsBackItsWorkAndExitsZero) {

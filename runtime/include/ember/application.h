@@ -25,23 +25,22 @@
 //
 //   EMBER_ENTRY_POINT(wordcount, ctx, args) { ...; return 0; }
 //   EMBER_ENTRY_POINT(pagerank, ctx, args) { ...; return 0; }
-#define EMBER_ENTRY_POINT(name, ctx, args)                                                   \
-  static int ember_user_entry_##name(::ember::Context& ctx,                                  \
-                                     const std::vector<std::string>& args);                  \
-  extern "C" __attribute__((visibility("default"))) const int ember_entry_##name##_abi =     \
-      EMBER_ABI_VERSION;                                                                      \
-  extern "C" __attribute__((visibility("default"))) int ember_entry_##name(                  \
-      ::ember::Context* context, const std::vector<std::string>* arguments) {                \
-    return ember_user_entry_##name(*context, *arguments);                                     \
-  }                                                                                           \
+#define EMBER_ENTRY_POINT(name, ctx, args)                                                         \
+  static int ember_user_entry_##name(::ember::Context& ctx, const std::vector<std::string>& args); \
+  extern "C" __attribute__((visibility("default"))) const int ember_entry_##name##_abi =           \
+      EMBER_ABI_VERSION;                                                                           \
+  extern "C" __attribute__((visibility("default"))) int ember_entry_##name(                        \
+      ::ember::Context* context, const std::vector<std::string>* arguments) {                      \
+    return ember_user_entry_##name(*context, *arguments);                                          \
+  }                                                                                                \
   static int ember_user_entry_##name(::ember::Context& ctx, const std::vector<std::string>& args)
 
-#define EMBER_APPLICATION(ctx, args)                                                        \
+#define EMBER_APPLICATION(ctx, args)                                                       \
   static int ember_user_main(::ember::Context& ctx, const std::vector<std::string>& args); \
   extern "C" __attribute__((visibility("default"))) const int ember_application_abi =      \
-      EMBER_ABI_VERSION;                                                                    \
+      EMBER_ABI_VERSION;                                                                   \
   extern "C" __attribute__((visibility("default"))) int ember_application_main(            \
       ::ember::Context* context, const std::vector<std::string>* arguments) {              \
-    return ember_user_main(*context, *arguments);                                           \
-  }                                                                                         \
+    return ember_user_main(*context, *arguments);                                          \
+  }                                                                                        \
   static int ember_user_main(::ember::Context& ctx, const std::vector<std::string>& args)

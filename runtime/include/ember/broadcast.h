@@ -13,6 +13,7 @@
 #include <memory>
 #include <string_view>
 
+#include "ember/function.h"
 #include "ember/record.h"
 #include "ember/task.h"
 
@@ -42,9 +43,13 @@ template <typename T>
 class Broadcast {
  public:
   Broadcast() = default;
-  explicit Broadcast(uint64_t id) : id_(id) {}
+  explicit Broadcast(uint64_t id, std::shared_ptr<const void> lease = nullptr)
+      : id_(id), lease_(std::move(lease)) {}
 
   uint64_t id() const { return id_; }
+  // Driver side: while any copy of the handle, or any RDD whose function
+  // holds one, is alive, the value stays on the driver and executors.
+  const std::shared_ptr<const void>& lease() const { return lease_; }
 
   const T& value() const {
     // The handle travels inside closure bytes, so a cached pointer is only
@@ -59,13 +64,18 @@ class Broadcast {
 
  private:
   uint64_t id_ = 0;
+  std::shared_ptr<const void> lease_;
   mutable const T* cached_ = nullptr;
   mutable uint64_t cached_token_ = 0;
 };
 
 template <typename T>
 struct Codec<Broadcast<T>> {
-  static void Encode(RecordWriter& w, const Broadcast<T>& b) { Codec<uint64_t>::Encode(w, b.id()); }
+  static void Encode(RecordWriter& w, const Broadcast<T>& b) {
+    // An RDD whose function state holds the handle keeps the value alive.
+    internal::RetainScope::Note(b.lease());
+    Codec<uint64_t>::Encode(w, b.id());
+  }
   static Status Decode(RecordReader& r, Broadcast<T>& b) {
     uint64_t id = 0;
     RETURN_IF_ERROR(Codec<uint64_t>::Decode(r, id));

@@ -26,7 +26,8 @@ class RDD;
 // An action failed; what() is the reason, as the driver reports it.
 class JobFailed : public std::runtime_error {
  public:
-  explicit JobFailed(const Status& status) : std::runtime_error(status.message()), status_(status) {}
+  explicit JobFailed(const Status& status)
+      : std::runtime_error(status.message()), status_(status) {}
   const Status& status() const { return status_; }
 
  private:

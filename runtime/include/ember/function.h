@@ -28,12 +28,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "ember/record.h"
@@ -193,15 +195,42 @@ constexpr void CheckUserFunction() {
                 "through ctx.broadcast(value).");
 }
 
+// What a function's encoded state needs kept alive while an RDD that runs
+// it may still run: the leases of the broadcast variables in it (see
+// broadcast.h), whose values are freed everywhere once the last one goes.
+using Retained = std::vector<std::shared_ptr<const void>>;
+
+// While one is in scope on a thread, encoding a broadcast handle adds its
+// lease to `into`.
+class RetainScope {
+ public:
+  explicit RetainScope(Retained* into) : previous_(current_), into_(into) { current_ = this; }
+  ~RetainScope() { current_ = previous_; }
+  RetainScope(const RetainScope&) = delete;
+  RetainScope& operator=(const RetainScope&) = delete;
+  static void Note(std::shared_ptr<const void> lease) {
+    if (current_ != nullptr && current_->into_ != nullptr && lease != nullptr) {
+      current_->into_->push_back(std::move(lease));
+    }
+  }
+
+ private:
+  static inline thread_local RetainScope* current_ = nullptr;
+  RetainScope* previous_;
+  Retained* into_;
+};
+
 // What travels with a function: nothing for a captureless one, the encoded
-// state for ember::with.
+// state for ember::with. What the state needs kept alive goes to *retained.
 template <typename F>
-std::string CaptureBytes(const F& f) {
+std::string CaptureBytes(const F& f, Retained* retained = nullptr) {
   CheckUserFunction<F>();
   if constexpr (IsBound<F>::value) {
+    RetainScope scope(retained);
     return EncodeToString(f.state);
   } else {
     (void)f;
+    (void)retained;
     return std::string();
   }
 }

@@ -25,6 +25,9 @@ struct Node;
 
 struct ShuffleDependency {
   uint32_t shuffle_id = 0;
+  // While any node holds this dependency its map outputs may be read again;
+  // when the last goes, the lease tells the runner to delete them.
+  std::shared_ptr<const void> lease;
   std::shared_ptr<const Node> map_side;  // the RDD whose records are shuffled
   uint32_t num_reducers = 0;
   FnRef write;          // map-side writer (partitioning, optional combine)
@@ -36,6 +39,7 @@ struct Node {
   std::string name;  // operation name, for logs and progress ("map", "reduceByKey")
   FnRef run;
   std::string capture;
+  Retained retained;                                 // what `capture` refers to (broadcast leases)
   std::vector<std::shared_ptr<const Node>> parents;  // narrow dependencies
   std::shared_ptr<const ShuffleDependency> shuffle;  // set on the read side of a shuffle
   uint32_t num_partitions = 0;
@@ -56,6 +60,11 @@ class JobRunner {
   virtual uint32_t NewNodeId() = 0;
   virtual uint32_t NewShuffleId() = 0;
   virtual uint64_t NewBroadcastId() = 0;
+  // Leases whose destruction tells the runner that nothing can use a
+  // shuffle's map outputs, or a broadcast's value, again, so it frees them
+  // on every executor. Null when the runner frees nothing.
+  virtual std::shared_ptr<const void> LeaseShuffle(uint32_t /*shuffle_id*/) { return nullptr; }
+  virtual std::shared_ptr<const void> LeaseBroadcast(uint64_t /*id*/) { return nullptr; }
   // Makes a broadcast value available to executors (as `encoded`) and to
   // the driver's own process (as `value`).
   virtual void RegisterBroadcast(uint64_t id, std::string encoded,

@@ -140,10 +140,14 @@ inline uint64_t HashBytes(const void* data, size_t len) {
   return Mum(a ^ kP0 ^ len, b ^ kP1);
 }
 
-inline uint64_t HashInteger(uint64_t v) { return Fmix64(v ^ kP3); }
+inline uint64_t HashInteger(uint64_t v) {
+  return Fmix64(v ^ kP3);
+}
 
 // Order-dependent combination of element hashes.
-inline uint64_t Combine(uint64_t h, uint64_t element) { return Mum(h ^ kP0, element ^ kP2); }
+inline uint64_t Combine(uint64_t h, uint64_t element) {
+  return Mum(h ^ kP0, element ^ kP2);
+}
 
 }  // namespace hash_internal
 
@@ -165,8 +169,7 @@ inline uint64_t StableHash(const T& v) {
 }
 
 template <class T>
-  requires(std::is_integral_v<T> || std::is_enum_v<T>)
-struct StableHashTraits<T> {
+requires(std::is_integral_v<T> || std::is_enum_v<T>) struct StableHashTraits<T> {
   static uint64_t Hash(T v) noexcept {
     if constexpr (std::is_enum_v<T>) {
       return StableHashTraits<std::underlying_type_t<T>>::Hash(
@@ -180,8 +183,8 @@ struct StableHashTraits<T> {
 };
 
 template <class T>
-  requires std::is_floating_point_v<T> && (sizeof(T) == 4 || sizeof(T) == 8)
-struct StableHashTraits<T> {
+requires std::is_floating_point_v<T> &&
+    (sizeof(T) == 4 || sizeof(T) == 8) struct StableHashTraits<T> {
   static uint64_t Hash(T v) noexcept {
     using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
     if (v == T(0)) v = T(0);  // -0.0 == 0.0, so they must hash alike
@@ -220,8 +223,9 @@ namespace hash_internal {
 template <class Tuple, size_t... I>
 uint64_t HashElements(const Tuple& t, std::index_sequence<I...>) {
   uint64_t h = kTupleSeed;
-  ((h = Combine(h, StableHash(static_cast<const std::remove_cvref_t<std::tuple_element_t<I, Tuple>>&>(
-                       std::get<I>(t))))),
+  ((h = Combine(h,
+                StableHash(static_cast<const std::remove_cvref_t<std::tuple_element_t<I, Tuple>>&>(
+                    std::get<I>(t))))),
    ...);
   return h;
 }
@@ -260,9 +264,8 @@ struct StableHashTraits<std::optional<T>> {
 
 // Structs with EMBER_FIELDS hash like the tuple of their fields.
 template <class T>
-  requires HasEmberFields<T> &&
-           hash_internal::AllHashable<decltype(std::declval<const T&>().ember_fields())>::value
-struct StableHashTraits<T> {
+requires HasEmberFields<T> && hash_internal::AllHashable<
+    decltype(std::declval<const T&>().ember_fields())>::value struct StableHashTraits<T> {
   static uint64_t Hash(const T& v) noexcept {
     const auto fields = v.ember_fields();
     return hash_internal::HashElements(

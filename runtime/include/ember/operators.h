@@ -562,9 +562,7 @@ struct ReduceSink {
     class Reducer final : public Consumer<T> {
      public:
       explicit Reducer(F& fn) : fn_(fn) {}
-      void Push(T& v) override {
-        acc = acc ? T(fn_(std::move(*acc), std::move(v))) : std::move(v);
-      }
+      void Push(T& v) override { acc = acc ? T(fn_(std::move(*acc), std::move(v))) : std::move(v); }
       std::optional<T> acc;
 
      private:

@@ -94,7 +94,7 @@ class RDD {
     using U = std::decay_t<typename R::value_type>;
     auto node = NewNode("mapPartitions");
     node->run = internal::RefOf<&internal::MapPartitionsOp<T, U, F>::Run>();
-    node->capture = internal::CaptureBytes(f);
+    node->capture = internal::CaptureBytes(f, &node->retained);
     node->parents = {node_};
     node->num_partitions = node_->num_partitions;
     return RDD<U>(ctx_, std::move(node));
@@ -127,10 +127,11 @@ class RDD {
     using V = typename internal::PairTraits<T>::Value;
     static_assert(std::is_invocable_r_v<V, F&, V&&, V&&>,
                   "Ember: reduceByKey's function must take two values and return one");
+    internal::Retained retained;
+    std::string capture = internal::CaptureBytes(f, &retained);
     return Shuffled<T>("reduceByKey", internal::RefOf<&internal::CombineWriteOp<K, V, F>::Write>(),
-                       internal::CaptureBytes(f),
-                       internal::RefOf<&internal::CombineReadOp<K, V, F>::Run>(),
-                       internal::CaptureBytes(f), num_partitions);
+                       capture, internal::RefOf<&internal::CombineReadOp<K, V, F>::Run>(), capture,
+                       num_partitions, std::move(retained));
   }
 
   // For pair records: all values of each key, as (key, vector of values).
@@ -248,9 +249,11 @@ class RDD {
   auto countByKey() const {
     using K = typename internal::PairTraits<T>::Key;
     std::unordered_map<K, int64_t, StableHasher<K>> counts;
-    auto pairs = mapValues([](const auto&) { return int64_t{1}; })
-                     .reduceByKey([](int64_t a, int64_t b) { return a + b; })
-                     .collect();
+    auto pairs = mapValues([](const auto&) {
+                   return int64_t{1};
+                 }).reduceByKey([](int64_t a, int64_t b) {
+                     return a + b;
+                   }).collect();
     for (auto& [k, c] : pairs) counts.emplace(std::move(k), c);
     return counts;
   }
@@ -264,8 +267,8 @@ class RDD {
   void saveAsTextFile(const std::string& dir) const {
     const std::string out = internal::PrepareTextOutput(dir);
     try {
-      Run("saveAsTextFile", internal::RefOf<&internal::SaveTextSink<T>::Run>(),
-          EncodeToString(out), {}, [](uint32_t, std::string&&) { return Status::Ok(); });
+      Run("saveAsTextFile", internal::RefOf<&internal::SaveTextSink<T>::Run>(), EncodeToString(out),
+          {}, [](uint32_t, std::string&&) { return Status::Ok(); });
       internal::CommitTextOutput(out, getNumPartitions());
     } catch (...) {
       internal::AbortTextOutput(out);
@@ -288,7 +291,7 @@ class RDD {
   RDD<U> Pipe(const char* name, Step step) const {
     auto node = NewNode(name);
     node->run = internal::RefOf<&internal::PipeOp<T, U, Step>::Run>();
-    node->capture = internal::CaptureBytes(step.f);
+    node->capture = internal::CaptureBytes(step.f, &node->retained);
     node->parents = {node_};
     node->num_partitions = node_->num_partitions;
     return RDD<U>(ctx_, std::move(node));
@@ -296,9 +299,11 @@ class RDD {
 
   template <typename U>
   RDD<U> Shuffled(const char* name, internal::FnRef write, std::string write_capture,
-                  internal::FnRef read, std::string read_capture, uint32_t num_partitions) const {
+                  internal::FnRef read, std::string read_capture, uint32_t num_partitions,
+                  internal::Retained retained = {}) const {
     auto dep = std::make_shared<internal::ShuffleDependency>();
     dep->shuffle_id = ctx_->runner().NewShuffleId();
+    dep->lease = ctx_->runner().LeaseShuffle(dep->shuffle_id);
     dep->map_side = node_;
     dep->num_reducers = num_partitions > 0 ? num_partitions : DefaultReducers();
     dep->write = write;
@@ -306,6 +311,7 @@ class RDD {
     auto node = NewNode(name);
     node->run = read;
     node->capture = std::move(read_capture);
+    node->retained = std::move(retained);
     node->shuffle = dep;
     node->num_partitions = dep->num_reducers;
     return RDD<U>(ctx_, std::move(node));
@@ -369,12 +375,13 @@ RDD<T> Context::parallelize(std::vector<T> data, uint32_t num_slices) {
 template <typename T>
 Broadcast<T> Context::broadcast(T value) {
   static_assert(Encodable<T>, "Ember: broadcast values must be encodable");
-  static_assert(OwnsBytes<T>,
-                "Ember: broadcast values must own their bytes: use std::string, not std::string_view");
+  static_assert(
+      OwnsBytes<T>,
+      "Ember: broadcast values must own their bytes: use std::string, not std::string_view");
   const uint64_t id = runner_->NewBroadcastId();
   std::string encoded = EncodeToString(value);
   runner_->RegisterBroadcast(id, std::move(encoded), std::make_shared<T>(std::move(value)));
-  return Broadcast<T>(id);
+  return Broadcast<T>(id, runner_->LeaseBroadcast(id));
 }
 
 }  // namespace ember

@@ -67,9 +67,8 @@ inline constexpr uint8_t kVarintLastByteMax = 0x01;
 // paths stay small enough to inline.
 [[gnu::cold, gnu::noinline]] inline Status Truncated(std::string_view what, size_t need,
                                                      size_t remaining) {
-  return DataLossError("record truncated: " + std::string(what) + " needs " +
-                       std::to_string(need) + " bytes but " + std::to_string(remaining) +
-                       " remain");
+  return DataLossError("record truncated: " + std::string(what) + " needs " + std::to_string(need) +
+                       " bytes but " + std::to_string(remaining) + " remain");
 }
 
 [[gnu::cold, gnu::noinline]] inline Status LengthPastEnd(std::string_view what, uint64_t length,
@@ -79,8 +78,8 @@ inline constexpr uint8_t kVarintLastByteMax = 0x01;
 }
 
 [[gnu::cold, gnu::noinline]] inline Status VarintTruncated(size_t remaining) {
-  return DataLossError("record truncated: varint runs past the end (" +
-                       std::to_string(remaining) + " remaining bytes)");
+  return DataLossError("record truncated: varint runs past the end (" + std::to_string(remaining) +
+                       " remaining bytes)");
 }
 
 [[gnu::cold, gnu::noinline]] inline Status VarintOverlong() {
@@ -288,7 +287,8 @@ std::string EncodeToString(const T& v) {
 // Decodes exactly one T from `bytes`; DATA_LOSS if bytes remain afterwards.
 template <class T>
 Result<T> DecodeFromString(std::string_view bytes) {
-  static_assert(std::is_default_constructible_v<T>, "DecodeFromString needs a default-constructible T");
+  static_assert(std::is_default_constructible_v<T>,
+                "DecodeFromString needs a default-constructible T");
   RecordReader r(bytes);
   T v{};
   Status s = Decode(r, v);
@@ -300,9 +300,13 @@ Result<T> DecodeFromString(std::string_view bytes) {
 // Opts a struct into encoding, hashing and text formatting. Use inside the
 // struct body, listing the fields in wire order:
 //   struct P { int a; std::string b; EMBER_FIELDS(a, b) };
-#define EMBER_FIELDS(...)                                      \
-  auto ember_fields() const { return ::std::tie(__VA_ARGS__); } \
-  auto ember_fields() { return ::std::tie(__VA_ARGS__); }
+#define EMBER_FIELDS(...)           \
+  auto ember_fields() const {       \
+    return ::std::tie(__VA_ARGS__); \
+  }                                 \
+  auto ember_fields() {             \
+    return ::std::tie(__VA_ARGS__); \
+  }
 
 namespace record_internal {
 
@@ -356,17 +360,20 @@ struct OwnsBytesImpl<std::vector<T, Alloc>> : std::bool_constant<OwnsBytes<T>> {
 template <class T>
 struct OwnsBytesImpl<std::optional<T>> : std::bool_constant<OwnsBytes<T>> {};
 template <class K, class V, class Cmp, class Alloc>
-struct OwnsBytesImpl<std::map<K, V, Cmp, Alloc>> : std::bool_constant<OwnsBytes<K> && OwnsBytes<V>> {};
+struct OwnsBytesImpl<std::map<K, V, Cmp, Alloc>>
+    : std::bool_constant<OwnsBytes<K> && OwnsBytes<V>> {};
 template <class K, class V, class H, class Eq, class Alloc>
 struct OwnsBytesImpl<std::unordered_map<K, V, H, Eq, Alloc>>
     : std::bool_constant<OwnsBytes<K> && OwnsBytes<V>> {};
 template <class Fields>
 struct FieldsOwnBytes : std::false_type {};
 template <class... E>
-struct FieldsOwnBytes<std::tuple<E...>> : std::bool_constant<(OwnsBytes<std::remove_cvref_t<E>> && ...)> {};
+struct FieldsOwnBytes<std::tuple<E...>>
+    : std::bool_constant<(OwnsBytes<std::remove_cvref_t<E>> && ...)> {};
 template <class T>
-  requires HasEmberFields<T>
-struct OwnsBytesImpl<T> : FieldsOwnBytes<decltype(std::declval<const T&>().ember_fields())> {};
+requires HasEmberFields<T>
+struct OwnsBytesImpl<T> : FieldsOwnBytes<decltype(std::declval<const T&>().ember_fields())> {
+};
 }  // namespace record_internal
 
 // ---- Scalars ---------------------------------------------------------------
@@ -392,8 +399,7 @@ struct Codec<bool> {
 };
 
 template <class T>
-  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-struct Codec<T> {
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) struct Codec<T> {
   static void Encode(RecordWriter& w, T v) {
     if constexpr (std::is_signed_v<T>) {
       const int64_t s = v;
@@ -433,7 +439,7 @@ struct Codec<T> {
 };
 
 template <class T>
-  requires std::is_enum_v<T>
+requires std::is_enum_v<T>
 struct Codec<T> {
   using Underlying = std::underlying_type_t<T>;
   static void Encode(RecordWriter& w, T v) {
@@ -451,8 +457,7 @@ struct Codec<T> {
 };
 
 template <class T>
-  requires std::is_floating_point_v<T> && (sizeof(T) == 4 || sizeof(T) == 8)
-struct Codec<T> {
+requires std::is_floating_point_v<T> &&(sizeof(T) == 4 || sizeof(T) == 8) struct Codec<T> {
   using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
   static void Encode(RecordWriter& w, T v) {
     const Bits le = record_internal::ToLittleEndian(std::bit_cast<Bits>(v));
@@ -472,8 +477,9 @@ struct Codec<T> {
 
 namespace record_internal {
 template <class T>
-  requires std::is_floating_point_v<T>
-struct MinEncodedSize<T> : std::integral_constant<size_t, sizeof(T)> {};
+requires std::is_floating_point_v<T>
+struct MinEncodedSize<T> : std::integral_constant<size_t, sizeof(T)> {
+};
 }  // namespace record_internal
 
 // ---- Strings ---------------------------------------------------------------
@@ -522,8 +528,8 @@ namespace record_internal {
 
 template <class Tuple, size_t... I>
 void EncodeElements(RecordWriter& w, const Tuple& t, std::index_sequence<I...>) {
-  (Encode(w, static_cast<const std::remove_cvref_t<std::tuple_element_t<I, Tuple>>&>(
-                 std::get<I>(t))),
+  (Encode(w,
+          static_cast<const std::remove_cvref_t<std::tuple_element_t<I, Tuple>>&>(std::get<I>(t))),
    ...);
 }
 
@@ -531,8 +537,8 @@ template <class Tuple, size_t... I>
 Status DecodeElements(RecordReader& r, Tuple& t, std::index_sequence<I...>) {
   Status s;
   // The fold over && stops at the first failing element.
-  (void)((s = Decode(r, static_cast<std::remove_cvref_t<std::tuple_element_t<I, Tuple>>&>(
-                            std::get<I>(t))),
+  (void)((s = Decode(
+              r, static_cast<std::remove_cvref_t<std::tuple_element_t<I, Tuple>>&>(std::get<I>(t))),
           s.ok()) &&
          ...);
   return s;
@@ -554,9 +560,9 @@ template <class... E>
 struct TupleMinSize<std::tuple<E...>> : std::integral_constant<size_t, SumMinSizes<E...>()> {};
 
 template <class T>
-  requires HasEmberFields<T>
-struct MinEncodedSize<T>
-    : TupleMinSize<decltype(std::declval<const T&>().ember_fields())> {};
+requires HasEmberFields<T>
+struct MinEncodedSize<T> : TupleMinSize<decltype(std::declval<const T&>().ember_fields())> {
+};
 
 // Validates a decoded element count against the remaining input before any
 // allocation happens.
@@ -715,14 +721,13 @@ struct Codec<std::unordered_map<K, V, H, Eq, Alloc>>
 
 // Structs with EMBER_FIELDS: the fields in declaration-list order.
 template <class T>
-  requires HasEmberFields<T> &&
-           record_internal::AllEncodableImpl<decltype(std::declval<const T&>().ember_fields())>::value
-struct Codec<T> {
+requires HasEmberFields<T> && record_internal::AllEncodableImpl<
+    decltype(std::declval<const T&>().ember_fields())>::value struct Codec<T> {
   static void Encode(RecordWriter& w, const T& v) {
     const auto fields = v.ember_fields();
     using Fields = decltype(fields);
-    record_internal::EncodeElements(w, fields,
-                                    std::make_index_sequence<std::tuple_size_v<std::remove_cv_t<Fields>>>{});
+    record_internal::EncodeElements(
+        w, fields, std::make_index_sequence<std::tuple_size_v<std::remove_cv_t<Fields>>>{});
   }
   static Status Decode(RecordReader& r, T& v) {
     auto fields = v.ember_fields();

@@ -54,7 +54,9 @@ class TaskError : public std::runtime_error {
   Status status_;
 };
 
-[[noreturn]] inline void Fail(Status status) { throw TaskError(std::move(status)); }
+[[noreturn]] inline void Fail(Status status) {
+  throw TaskError(std::move(status));
+}
 
 // `out` as a Consumer<T>, or a TaskError naming both types: a node table
 // whose record types do not fit must fail its task, never be read as

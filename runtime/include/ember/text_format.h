@@ -37,7 +37,9 @@ template <class T, class Enable = void>
 struct TextFormatter;
 
 template <class T>
-concept TextFormattable = requires(std::string& out, const T& v) { TextFormatter<T>::Append(out, v); };
+concept TextFormattable = requires(std::string& out, const T& v) {
+  TextFormatter<T>::Append(out, v);
+};
 
 template <class T>
 inline void AppendText(std::string& out, const T& v) {
@@ -91,14 +93,13 @@ struct TextFormatter<char> {
 };
 
 template <class T>
-  requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>) ||
-          (std::is_floating_point_v<T> && sizeof(T) <= sizeof(double))
-struct TextFormatter<T> {
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>) ||
+    (std::is_floating_point_v<T> && sizeof(T) <= sizeof(double)) struct TextFormatter<T> {
   static void Append(std::string& out, T v) { text_internal::AppendNumber(out, v); }
 };
 
 template <class T>
-  requires std::is_enum_v<T>
+requires std::is_enum_v<T>
 struct TextFormatter<T> {
   static void Append(std::string& out, T v) {
     AppendText(out, static_cast<std::underlying_type_t<T>>(v));
@@ -154,13 +155,13 @@ struct TextFormatter<std::optional<T>> {
 };
 
 template <class T>
-  requires HasEmberFields<T> &&
-           text_internal::AllFormattable<decltype(std::declval<const T&>().ember_fields())>::value
-struct TextFormatter<T> {
+requires HasEmberFields<T> && text_internal::AllFormattable<
+    decltype(std::declval<const T&>().ember_fields())>::value struct TextFormatter<T> {
   static void Append(std::string& out, const T& v) {
     const auto fields = v.ember_fields();
     text_internal::AppendFields(
-        out, fields, std::make_index_sequence<std::tuple_size_v<std::remove_cv_t<decltype(fields)>>>{});
+        out, fields,
+        std::make_index_sequence<std::tuple_size_v<std::remove_cv_t<decltype(fields)>>>{});
   }
 };
 

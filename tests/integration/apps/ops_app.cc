@@ -77,7 +77,8 @@ int Usage() {
                "  parallelize IN SLICES | broadcast DICT IN | reuse IN MARKER_DIR | empty\n"
                "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n"
                "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n"
-               "  wide RECORDS VALUE_BYTES REDUCERS | twice RECORDS MARKER_DIR GO_FILE\n");
+               "  wide RECORDS VALUE_BYTES REDUCERS | twice RECORDS MARKER_DIR GO_FILE\n"
+               "  release STEP1_FILE STEP2_FILE\n");
   return 2;
 }
 
@@ -292,6 +293,37 @@ EMBER_APPLICATION(ctx, args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     for (const auto& [k, s] : sums.collect()) PrintRecord(std::to_string(k), std::to_string(s));
+  } else if (scenario == "release") {
+    // A broadcast and a shuffle that the program stops using: the test
+    // watches them being freed on the driver and the executors.
+    auto wait_for = [](const std::string& file) {
+      for (int i = 0; i < 60000 && ::access(file.c_str(), F_OK) != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    };
+    {
+      auto pad = ctx.broadcast(std::string(1 << 20, 'p'));
+      auto sums = ctx.range(0, 1000, 1, 4)
+                      .map(ember::with(pad,
+                                       [](const ember::Broadcast<std::string>& p, int64_t v) {
+                                         return std::pair<int64_t, int64_t>(
+                                             v % 8, v + static_cast<int64_t>(p.value().size()));
+                                       }))
+                      .reduceByKey([](int64_t a, int64_t b) { return a + b; }, 4);
+      // The program's own handle goes; the RDD still holds the value.
+      pad = ember::Broadcast<std::string>();
+      PrintScalar("count", sums.count());
+      PrintScalar(
+          "sum",
+          std::to_string(sums.map([](const std::pair<int64_t, int64_t>& kv) { return kv.second; })
+                             .reduce([](int64_t a, int64_t b) { return a + b; })));
+      PrintScalar("held", "yes");
+      std::fflush(stdout);
+      wait_for(arg(1));
+    }
+    PrintScalar("released", "yes");
+    std::fflush(stdout);
+    wait_for(arg(2));
   } else if (scenario == "save") {
     // saveAsTextFile of range(0, RECORDS) in SLICES part files, slowly (a
     // marker every 50 records) so the test can kill an executor mid-write.
