@@ -11,7 +11,7 @@ struct HttpServer::Impl {
   std::map<std::string, Handler> routes;
 };
 
-HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::HttpServer(PrivateTag, std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() {
   try {
@@ -45,7 +45,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& bind_ad
       try {
         reply = route->second();
       } catch (const std::exception& e) {
-        reply = HttpReply{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+        reply = HttpReply{500, "text/plain; charset=utf-8",
+                          std::string("internal error: ") + e.what() + "\n"};
       }
       request.reply(static_cast<http::status_code>(reply.status), reply.body, reply.content_type);
     });
@@ -53,7 +54,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& bind_ad
   } catch (const std::exception& e) {
     return UnavailableError("serving HTTP on " + url + ": " + e.what());
   }
-  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+  return std::make_unique<HttpServer>(PrivateTag(), std::move(impl));
 }
 
 }  // namespace ember::operator_cli

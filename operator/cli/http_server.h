@@ -24,7 +24,14 @@ struct HttpReply {
 };
 
 class HttpServer {
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+  struct Impl;
+
  public:
+  // For the factory only (the tag is private).
+  HttpServer(PrivateTag, std::unique_ptr<Impl> impl);
   using Handler = std::function<HttpReply()>;
   // Listens on bind_address:port; kUnavailable when the port is taken.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& bind_address, int port,
@@ -34,8 +41,6 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
  private:
-  struct Impl;
-  explicit HttpServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -49,11 +49,12 @@ Result<std::unique_ptr<LeaderElector>> LeaderElector::Create(Client* client,
     return InvalidArgumentError(
         "leader election lease duration, in whole seconds, must exceed the renew deadline");
   }
-  return std::unique_ptr<LeaderElector>(
-      new LeaderElector(client, std::move(config), std::move(callbacks)));
+  return std::make_unique<LeaderElector>(PrivateTag(), client, std::move(config),
+                                         std::move(callbacks));
 }
 
-LeaderElector::LeaderElector(Client* client, LeaderElectionConfig config, LeaderCallbacks callbacks)
+LeaderElector::LeaderElector(PrivateTag, Client* client, LeaderElectionConfig config,
+                             LeaderCallbacks callbacks)
     : client_(client), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
 
 std::string LeaderElector::Leader() const {

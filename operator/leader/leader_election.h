@@ -71,7 +71,13 @@ struct LeaderCallbacks {
 };
 
 class LeaderElector {
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+
  public:
+  // For Create only (the tag is private).
+  LeaderElector(PrivateTag, Client* client, LeaderElectionConfig config, LeaderCallbacks callbacks);
   // kInvalidArgument unless lease_duration > renew_deadline > retry_period > 0
   // and names are set. The Lease holds whole seconds, so the comparison uses
   // lease_duration rounded down to a second. `client` must outlive the elector.
@@ -90,7 +96,6 @@ class LeaderElector {
  private:
   enum class Attempt { kAcquired, kHeldByOther, kFailed };
 
-  LeaderElector(Client* client, LeaderElectionConfig config, LeaderCallbacks callbacks);
   // `sent` is set to when the first request of the attempt left: the
   // renew deadline counts from there, since the lease may have been renewed
   // on the server at any moment after it.

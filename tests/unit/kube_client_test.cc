@@ -40,7 +40,6 @@ class StubServer {
   }
   int port() const { return port_; }
   int connections() const { return connections_.load(); }
-  int with_authorization() const { return with_authorization_.load(); }
 
  private:
   void Serve() {
@@ -57,7 +56,6 @@ class StubServer {
         if (n <= 0) break;
         request.append(buffer, static_cast<size_t>(n));
       }
-      if (request.find("Authorization:") != std::string::npos) ++with_authorization_;
       (void)!write(client, response_.data(), response_.size());
       close(client);
     }
@@ -68,7 +66,6 @@ class StubServer {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
-  std::atomic<int> with_authorization_{0};
   std::thread thread_;
 };
 
@@ -81,15 +78,44 @@ TEST(KubeClientTest, RedirectsAreNotFollowed) {
       "/steal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   ClientConfig config;
   config.server = "http://127.0.0.1:" + std::to_string(api.port());
-  config.bearer_token = "secret";
   config.max_retries = 0;
   auto client = Client::FromConfig(config);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   ApiResult<nlohmann::json> got = (*client)->Get(resources::ConfigMaps(), "ns", "cm");
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().http_code, 302);
-  EXPECT_EQ(api.with_authorization(), 1);
-  EXPECT_EQ(elsewhere.connections(), 0) << "the token followed a redirect";
+  EXPECT_EQ(api.connections(), 1);
+  EXPECT_EQ(elsewhere.connections(), 0) << "the client followed a redirect";
+}
+
+TEST(KubeClientTest, CredentialsAreNeverSentOverPlainHttp) {
+  StubServer api(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+      "Connection: close\r\n\r\n{}");
+  const std::string server = "http://127.0.0.1:" + std::to_string(api.port());
+  struct Case {
+    const char* what;
+    void (*set)(ClientConfig&);
+  };
+  for (const Case& c : std::vector<Case>{
+           {"a bearer token", [](ClientConfig& cfg) { cfg.bearer_token = "secret"; }},
+           {"a token file", [](ClientConfig& cfg) { cfg.token_file = "/var/run/token"; }},
+           {"a client certificate",
+            [](ClientConfig& cfg) {
+              cfg.client_cert_pem = "-----BEGIN CERTIFICATE-----";
+              cfg.client_key_pem = "-----BEGIN PRIVATE KEY-----";
+            }},
+       }) {
+    ClientConfig config;
+    config.server = server;
+    c.set(config);
+    auto client = Client::FromConfig(config);
+    ASSERT_FALSE(client.ok()) << c.what;
+    EXPECT_EQ(client.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(client.status().message(), std::string("refusing to send ") + c.what + " to " +
+                                             server + " over plain http://; use https://");
+  }
+  EXPECT_EQ(api.connections(), 0) << "nothing may reach the server";
 }
 
 }  // namespace

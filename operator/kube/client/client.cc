@@ -1,9 +1,9 @@
 #include "operator/kube/client/client.h"
 
-#include <cstdlib>
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -144,11 +144,12 @@ struct Client::Impl {
     return out;
   }
 
-  void Observe(const HttpRequest& request, int code, std::chrono::steady_clock::time_point started) {
+  void Observe(const HttpRequest& request, int code,
+               std::chrono::steady_clock::time_point started) {
     if (observer == nullptr) return;
-    observer->OnRequest(request.verb, code,
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                            .count());
+    observer->OnRequest(
+        request.verb, code,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
 
   // One attempt, no retries. Exceptions become transport errors.
@@ -214,8 +215,8 @@ struct Client::Impl {
       }
       const int http_code = sent.ok() ? sent->code : 0;
       if (!backoff) {
-        backoff.emplace(
-            ExponentialBackoff::Options{config.retry_min_delay, config.retry_max_delay, 2.0, 0.5, 0});
+        backoff.emplace(ExponentialBackoff::Options{config.retry_min_delay, config.retry_max_delay,
+                                                    2.0, 0.5, 0});
       }
       RetryDecision decision = DecideRetry(attempt, max_retries, request.method, http_code,
                                            sent.ok() ? sent->retry_after : std::nullopt, &*backoff);
@@ -237,7 +238,7 @@ void SkipSystemCaBundle(const ClientConfig& config) {
   ::setenv("SSL_CERT_FILE", "/dev/null", /*overwrite=*/1);
 }
 
-Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(PrivateTag, std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
 
 Result<std::unique_ptr<Client>> Client::FromConfig(ClientConfig config) {
@@ -246,6 +247,18 @@ Result<std::unique_ptr<Client>> Client::FromConfig(ClientConfig config) {
   }
   if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
     return InvalidArgumentError("a client certificate needs its key and vice versa");
+  }
+  if (config.server.rfind("http://", 0) == 0) {
+    const char* what = !config.bearer_token.empty()      ? "a bearer token"
+                       : !config.token_file.empty()      ? "a token file"
+                       : !config.client_cert_pem.empty() ? "a client certificate"
+                                                         : nullptr;
+    if (what != nullptr) {
+      // Anyone on the path would read them; the API server's answer could
+      // not be trusted either.
+      return InvalidArgumentError(std::string("refusing to send ") + what + " to " + config.server +
+                                  " over plain http://; use https://");
+    }
   }
   // Apply the TLS material once to a scratch context so that a bad PEM fails
   // here, as a Status, rather than inside every request.
@@ -262,7 +275,7 @@ Result<std::unique_ptr<Client>> Client::FromConfig(ClientConfig config) {
   } catch (const std::exception& e) {
     return InvalidArgumentError(std::string("server URL: ") + e.what());
   }
-  return std::unique_ptr<Client>(new Client(std::move(impl)));
+  return std::make_unique<Client>(PrivateTag(), std::move(impl));
 }
 
 const ClientConfig& Client::config() const {

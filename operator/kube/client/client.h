@@ -98,7 +98,14 @@ class RequestObserver {
 void SkipSystemCaBundle(const ClientConfig& config);
 
 class Client {
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+  struct Impl;
+
  public:
+  // For the factory only (the tag is private).
+  Client(PrivateTag, std::unique_ptr<Impl> impl);
   // Validates the configuration (server URL, PEM material) up front.
   static Result<std::unique_ptr<Client>> FromConfig(ClientConfig config);
   ~Client();
@@ -154,8 +161,6 @@ class Client {
                             std::stop_token stop = {});
 
  private:
-  struct Impl;
-  explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
