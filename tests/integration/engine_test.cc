@@ -437,6 +437,28 @@ std::vector<ErrorCase> ErrorCases() {
 INSTANTIATE_TEST_SUITE_P(Cases, SubmitErrorTest, ::testing::ValuesIn(ErrorCases()),
                          [](const auto& info) { return info.param.name; });
 
+// Results held by the driver are capped; past the cap the job fails with a
+// message naming the key, and under it the same job succeeds.
+TEST(SubmitConfTest, ResultsBeyondMaxResultSizeFailTheJobClearly) {
+  for (const char* master : {"local[2]", "local-cluster[2,1]"}) {
+    SCOPED_TRACE(master);
+    ProcessResult over = RunProcess({Bin("ember-submit"), "--no-progress", "--master", master,
+                                     "--conf", "ember.driver.maxResultSize=1m", EMBER_OPS_APP,
+                                     "collect", "100000"});
+    EXPECT_EQ(over.exit_code, 1) << over.Describe();
+    const auto errors = ErrorLines(over.err);
+    ASSERT_EQ(errors.size(), 1u) << over.Describe();
+    EXPECT_NE(errors[0].find("more than ember.driver.maxResultSize (1048576 bytes)"),
+              std::string::npos)
+        << errors[0];
+    ProcessResult under = RunProcess({Bin("ember-submit"), "--no-progress", "--master", master,
+                                      "--conf", "spark.driver.maxResultSize=64m", EMBER_OPS_APP,
+                                      "collect", "100000"});
+    ASSERT_TRUE(under.Exited(0)) << under.Describe();
+    EXPECT_EQ(ParseAppOutput(under.out).Scalar("collected"), "100000");
+  }
+}
+
 // Spark's keys carry over: one with an equivalent is applied, any other is
 // reported once and ignored.
 TEST(SubmitConfTest, SparkKeysAreHonouredOrReportedAsIgnored) {

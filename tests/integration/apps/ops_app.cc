@@ -78,7 +78,7 @@ int Usage() {
                "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n"
                "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n"
                "  wide RECORDS VALUE_BYTES REDUCERS | twice RECORDS MARKER_DIR GO_FILE\n"
-               "  release STEP1_FILE STEP2_FILE\n");
+               "  release STEP1_FILE STEP2_FILE | collect RECORDS\n");
   return 2;
 }
 
@@ -293,6 +293,15 @@ EMBER_APPLICATION(ctx, args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     for (const auto& [k, s] : sums.collect()) PrintRecord(std::to_string(k), std::to_string(s));
+  } else if (scenario == "collect") {
+    // RECORDS strings of 100 bytes brought back to the driver.
+    const int64_t records = std::stoll(arg(1));
+    auto rows = ctx.range(0, records, 1, 4).map([](int64_t v) {
+      std::string row = std::to_string(v);
+      row.resize(100, '.');
+      return row;
+    });
+    PrintScalar("collected", rows.collect().size());
   } else if (scenario == "release") {
     // A broadcast and a shuffle that the program stops using: the test
     // watches them being freed on the driver and the executors.
