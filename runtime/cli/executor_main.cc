@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
           {"executor-id", "ID", "this executor's id (required)"},
           {"app-id", "ID", "application id; must match the driver's (required)"},
           {"cores", "N", "task threads (default 1)"},
-          {"memory", "SIZE", "memory for this executor, e.g. 2g (default 1g)"},
+          {"memory", "SIZE", "memory for this executor, e.g. 2g (default 1g; reported, not yet enforced)"},
           {"bind-address", "ADDR", "address to listen on (default 127.0.0.1)"},
           {"advertise-host", "HOST", "address other executors dial (default: bind address)"},
           {"shuffle-port", "PORT", "shuffle service port (default: any free port)"},

@@ -2,6 +2,8 @@
 // with the closest key, bad values, and conflicting spellings.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
 #include <set>
 
 #include "runtime/conf/conf.h"
@@ -113,6 +115,29 @@ TEST(ConfTest, EveryKeyIsEmberPrefixedUniqueAndDocumented) {
     }
     EXPECT_FALSE(k.help.empty()) << k.name;
   }
+}
+
+// docs/binaries.md lists every key, with its Spark equivalent on the same
+// row, and no key that does not exist.
+TEST(ConfTest, TheDocumentedKeysAreTheKeys) {
+  std::ifstream in(std::string(EMBER_REPO_ROOT) + "/docs/binaries.md");
+  ASSERT_TRUE(in.good());
+  std::map<std::string, std::string> rows;  // key -> its table row
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| `ember.", 0) != 0) continue;
+    const size_t end = line.find('`', 3);
+    rows[line.substr(3, end - 3)] = line;
+  }
+  for (const Key& k : Keys()) {
+    auto row = rows.find(std::string(k.name));
+    ASSERT_NE(row, rows.end()) << k.name << " is not documented in docs/binaries.md";
+    if (!k.spark_name.empty()) {
+      EXPECT_NE(row->second.find("| `" + std::string(k.spark_name) + "` |"), std::string::npos)
+          << row->second;
+    }
+    rows.erase(row);
+  }
+  for (const auto& [name, row] : rows) ADD_FAILURE() << "documented but unknown: " << name;
 }
 
 }  // namespace
