@@ -145,7 +145,8 @@ TEST(LeaderElectionTest, CleanShutdownReleasesTheLeaseForAQuickTakeover) {
   Candidate a(ns, "lease", "first", dir.path(), timing);
   ASSERT_TRUE(Eventually([&] { return a.Leads(); }, std::chrono::seconds(30)));
   Candidate b(ns, "lease", "second", dir.path(), timing);
-  std::this_thread::sleep_for(milliseconds(1500));  // b is campaigning
+  // b is up and campaigning (it writes "follower" just before it starts).
+  ASSERT_TRUE(Eventually([&] { return b.State() == "follower"; }, std::chrono::seconds(30)));
   ASSERT_FALSE(b.Leads());
 
   const auto stopped_at = std::chrono::steady_clock::now();
@@ -254,10 +255,18 @@ TEST(LeaderElectionTest, PartitionedLeaderStepsDownByItsRenewDeadline) {
     while (!stop.stop_requested()) std::this_thread::sleep_for(milliseconds(10));
   };
   config.identity = "direct";
+  // Counts the other candidate's requests: it has tried for the lease and
+  // been turned away once it made a few.
+  struct Counter final : RequestObserver {
+    void OnRequest(std::string_view, int, double) override { ++requests; }
+    std::atomic<int> requests{0};
+  } other_requests;
+  other_client->SetObserver(&other_requests);
   auto other = LeaderElector::Create(other_client.get(), config, other_callbacks);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   std::jthread other_runner([&](std::stop_token stop) { (*other)->Run(stop); });
-  std::this_thread::sleep_for(milliseconds(1500));
+  ASSERT_TRUE(Eventually([&] { return other_requests.requests.load() >= 3; },
+                         std::chrono::seconds(30)));
   ASSERT_TRUE((*leader)->IsLeader());
   ASSERT_FALSE((*other)->IsLeader());
 

@@ -117,6 +117,7 @@ void TcpProxy::AcceptLoop() {
     if (poll(&p, 1, kPollMillis) <= 0) continue;
     int client = accept(fd, nullptr, nullptr);
     if (client < 0) continue;
+    ++accepted_;
     const int epoch = epoch_.load();
     std::lock_guard<std::mutex> lock(mu_);
     pumps_.emplace_back([this, client, epoch] { Pump(client, epoch); });

@@ -27,6 +27,8 @@ class TcpProxy {
   TcpProxy& operator=(const TcpProxy&) = delete;
 
   int port() const { return port_; }
+  // Connections accepted so far.
+  int accepted() const { return accepted_.load(); }
   void Cut();
   void Restore();
   // Existing connections stay open but forward nothing more, in either
@@ -42,6 +44,7 @@ class TcpProxy {
   bool Listen();
 
   const int target_port_;
+  std::atomic<int> accepted_{0};
   int port_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;

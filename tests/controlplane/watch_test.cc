@@ -131,6 +131,14 @@ TEST(WatchTest, DeliversAddsUpdatesAndDeletesInOrder) {
 TEST(WatchTest, StopTokenCancelsAnIdleWatch) {
   const std::string ns = ControlPlane::CreateNamespace("cancel");
   auto client = ControlPlane::NewClient();
+  // The watch is established once its response headers arrived.
+  struct Established final : RequestObserver {
+    void OnRequest(std::string_view, int http_code, double) override {
+      if (http_code == 200) ok = true;
+    }
+    std::atomic<bool> ok{false};
+  } established;
+  client->SetObserver(&established);
   ApiResult<WatchEnd> end = WatchEnd::kServerClosed;
   std::stop_source stop;
   std::thread watcher([&] {
@@ -138,7 +146,7 @@ TEST(WatchTest, StopTokenCancelsAnIdleWatch) {
         resources::ConfigMaps(), ns, WatchOptions{}, [](WatchEvent&&) { return true; },
         stop.get_token());
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(Eventually([&] { return established.ok.load(); }, std::chrono::seconds(30)));
   stop.request_stop();
   watcher.join();
   ASSERT_TRUE(end.ok()) << end.status().ToString();
@@ -238,7 +246,8 @@ TEST(InformerTest, StopsPromptlyWhileItsListHangs) {
   auto client = ControlPlane::NewClient(via_proxy);
   Informer informer(client.get(), resources::ConfigMaps(), "default", WatcherOptions{}, {});
   informer.Start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the list is in flight
+  // The list is in flight: its connection reached the (silent) proxy.
+  ASSERT_TRUE(Eventually([&] { return proxy.accepted() > 0; }, std::chrono::seconds(30)));
   EXPECT_FALSE(informer.HasSynced());
   const auto before = std::chrono::steady_clock::now();
   informer.Stop();
