@@ -164,7 +164,8 @@ void FetchBlocksReactor::MaybeRead(std::unique_lock<std::mutex>& /*held*/) {
   s.reading = true;
   server_->AddWork();
   ShuffleServerImpl* server = server_;
-  server_->pool().Post([state = state_, server] { ReadJob(state, server); });
+  server_->pool().Post(
+      [state = state_, server]() mutable { ReadJob(std::move(state), server); });
 }
 
 void FetchBlocksReactor::ReadJob(std::shared_ptr<FetchState> state, ShuffleServerImpl* server) {
@@ -218,6 +219,9 @@ void FetchBlocksReactor::ReadJob(std::shared_ptr<FetchState> state, ShuffleServe
   } else {
     lock.unlock();
   }
+  // The segment may be the last thing holding the source: it goes before
+  // Shutdown can learn that no work is left.
+  state.reset();
   server->RemoveWork();
 }
 

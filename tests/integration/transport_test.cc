@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -156,11 +157,24 @@ struct ClientRecorder {
 // be slowed down to keep many fetches in flight at once.
 class MemorySegment final : public Segment {
  public:
-  MemorySegment(std::string bytes, uint64_t version, std::chrono::milliseconds delay)
-      : bytes_(std::move(bytes)), version_(version), delay_(delay) {}
+  // `open` counts live segments; `closed` set means the source is gone, as
+  // an executor's store is once it has been freed.
+  MemorySegment(std::string bytes, uint64_t version, std::chrono::milliseconds delay,
+                std::atomic<int>* open, std::atomic<int>* reads_after_close,
+                const std::atomic<bool>* closed)
+      : bytes_(std::move(bytes)),
+        version_(version),
+        delay_(delay),
+        open_(open),
+        reads_after_close_(reads_after_close),
+        closed_(closed) {
+    ++*open_;
+  }
+  ~MemorySegment() override { --*open_; }
   uint64_t size() const override { return bytes_.size(); }
   uint64_t version() const override { return version_; }
   Status Read(uint64_t offset, size_t n, std::string* out) override {
+    if (*closed_) ++*reads_after_close_;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     *out = bytes_.substr(offset, n);
     return Status::Ok();
@@ -170,6 +184,9 @@ class MemorySegment final : public Segment {
   std::string bytes_;
   uint64_t version_;
   std::chrono::milliseconds delay_;
+  std::atomic<int>* open_;
+  std::atomic<int>* reads_after_close_;
+  const std::atomic<bool>* closed_;
 };
 
 class MemoryShuffleSource : public ShuffleSource {
@@ -183,8 +200,12 @@ class MemoryShuffleSource : public ShuffleSource {
                            std::to_string(map_id));
     }
     return std::unique_ptr<Segment>(
-        std::make_unique<MemorySegment>(it->second, version, read_delay));
+        std::make_unique<MemorySegment>(it->second, version, read_delay, &open_segments,
+                                        &reads_after_close, &closed));
   }
+  std::atomic<int> open_segments{0};
+  std::atomic<int> reads_after_close{0};
+  std::atomic<bool> closed{false};
   std::mutex mu;
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, std::string> segments;
   uint64_t version = 7;
@@ -821,6 +842,31 @@ TEST_F(ShuffleTest, CancelEndsAFetchWithCancelled) {
   call->Cancel();
   ASSERT_TRUE(rec.WaitFor([&] { return rec.ended; }));
   EXPECT_EQ(rec.end.code(), StatusCode::kCancelled) << rec.end.ToString();
+}
+
+// An executor stops its shuffle server, then frees the store the server reads
+// from: when Shutdown returns, no fetch may hold or read a segment any more.
+// Here a read outlasts gRPC's shutdown grace (5 s): the call is cancelled
+// while the read still runs, and Shutdown must wait for it too.
+TEST_F(ShuffleTest, ShutdownReturnsOnlyOnceNoFetchCanReadTheSource) {
+  source_.segments[{1, 1, 0}] = RandomBytes(8 * 1024 * 1024, 4);
+  source_.read_delay = 7s;
+  ShuffleClient client(secret_, kAppId);
+  RecordingReceiver rec(false);
+  auto call = client.Start({address_, 1, 1, 0, 0, 0}, &rec);
+  for (auto end = std::chrono::steady_clock::now() + kWait;
+       source_.open_segments.load() == 0 && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(source_.open_segments.load(), 1);
+
+  server_->Shutdown();
+  EXPECT_EQ(source_.open_segments.load(), 0) << "a fetch still holds a segment after Shutdown";
+  source_.closed = true;
+  ASSERT_TRUE(rec.WaitFor([&] { return rec.ended; }));
+  EXPECT_FALSE(rec.end.ok());
+  EXPECT_EQ(source_.reads_after_close.load(), 0);
+  EXPECT_EQ(rec.bytes, "");
 }
 
 size_t ThreadCount() {
