@@ -199,9 +199,8 @@ class MemoryShuffleSource : public ShuffleSource {
       return NotFoundError("no output of shuffle " + std::to_string(shuffle_id) + " map " +
                            std::to_string(map_id));
     }
-    return std::unique_ptr<Segment>(
-        std::make_unique<MemorySegment>(it->second, version, read_delay, &open_segments,
-                                        &reads_after_close, &closed));
+    return std::unique_ptr<Segment>(std::make_unique<MemorySegment>(
+        it->second, version, read_delay, &open_segments, &reads_after_close, &closed));
   }
   std::atomic<int> open_segments{0};
   std::atomic<int> reads_after_close{0};
