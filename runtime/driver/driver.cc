@@ -101,6 +101,9 @@ class ChildProcess {
     }
     return exited_;
   }
+  void Kill() {
+    if (!Poll()) ::kill(pid_, SIGKILL);
+  }
   // Waits up to `timeout` for a voluntary exit.
   void WaitFor(std::chrono::milliseconds timeout) {
     const auto end = std::chrono::steady_clock::now() + timeout;
@@ -664,19 +667,29 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
         aborted = true;
         scheduler_->Abort(UnavailableError("all executor processes have exited: " + causes));
       }
-      std::vector<std::shared_ptr<transport::ExecutorConnection>> silent;
+      std::vector<std::pair<std::string, std::shared_ptr<transport::ExecutorConnection>>> silent;
       {
         std::lock_guard<std::mutex> lock(mu_);
         const auto now = std::chrono::steady_clock::now();
         for (const auto& [id, seen] : last_heartbeat_) {
           if (now - seen > std::chrono::milliseconds(heartbeat_timeout_ms_)) {
-            silent.push_back(connections_[id]);
+            silent.emplace_back(id, connections_[id]);
           }
         }
       }
-      for (auto& conn : silent) {
+      for (auto& [id, conn] : silent) {
         conn->Close(DeadlineExceededError("no heartbeat for " +
                                           std::to_string(heartbeat_timeout_ms_ / 1000) + " s"));
+        // A frozen process of our own that wakes up later would run and
+        // serve work that was given to others; and until it exits, the
+        // driver's own shutdown waits on its stream. Executor i is child i-1.
+        for (size_t i = 0; i < children_.size(); ++i) {
+          if (id == std::to_string(i + 1) && !children_[i]->Poll()) {
+            EMBER_LOG(kWarning) << "killing executor process " << id
+                                << ": it was lost and may only be frozen";
+            children_[i]->Kill();
+          }
+        }
       }
     }
   }

@@ -282,5 +282,46 @@ TEST(HeartbeatTest, FrozenExecutorIsLostByHeartbeatAndItsWorkRedone) {
   EXPECT_TRUE(survivor.Wait().Exited(0));
 }
 
+// In local-cluster mode the frozen executor is the driver's own child: once
+// it is declared lost, the driver kills it at once, rather than leave a
+// process that could wake and run work given to others, and rather than
+// wait on its stream when the application ends.
+TEST(HeartbeatTest, FrozenLocalClusterExecutorIsKilledOnceLost) {
+  constexpr int64_t kRecords = 4000;
+  TempDir markers("ember-markers");
+  Process driver({Bin("ember-submit"), "--master", "local-cluster[2,1]", "--log-level", "info",
+                  "--conf", "ember.executor.heartbeatIntervalMs=200", "--conf",
+                  "ember.executor.heartbeatTimeoutMs=2000", EMBER_OPS_APP, "slow",
+                  std::to_string(kRecords), "8", "1000", "300000", markers.path()});
+  // The first executor process to write a map marker is the victim.
+  pid_t victim = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& e : fs::directory_iterator(markers.path())) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("map-", 0) == 0) victim = std::stoi(name.substr(4));
+    }
+    return victim != 0 || !driver.running();
+  }));
+  ASSERT_TRUE(driver.running()) << driver.Wait(std::chrono::seconds(1)).Describe();
+  ASSERT_NE(victim, driver.pid());
+  ASSERT_EQ(::kill(victim, SIGSTOP), 0);
+
+  ProcessResult r = driver.Wait();
+  ASSERT_TRUE(r.Exited(0)) << r.Describe();
+  std::map<int64_t, int64_t> expected, actual;
+  for (int64_t v = 0; v < kRecords; ++v) expected[v % 16] += v;
+  for (const auto& rec : ParseAppOutput(r.out).records) {
+    ASSERT_EQ(rec.size(), 2u);
+    ASSERT_TRUE(actual.emplace(std::stoll(rec[0]), std::stoll(rec[1])).second);
+  }
+  EXPECT_EQ(actual, expected);
+  const size_t killed = r.err.find("it was lost and may only be frozen");
+  const size_t finished = r.err.find(") finished in ");
+  ASSERT_NE(killed, std::string::npos) << r.Describe();
+  EXPECT_LT(killed, finished) << "killed only at the end: " << r.Describe();
+  EXPECT_NE(r.err.find("was killed by signal 9"), std::string::npos) << r.Describe();
+  EXPECT_NE(::kill(victim, 0), 0) << "the frozen executor outlived its driver";
+}
+
 }  // namespace
 }  // namespace ember::testing
