@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string_view>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::cli {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "ember/broadcast.h"
 
 namespace ember::internal {

@@ -1,6 +1,5 @@
 // Context's non-template sources: textFile and range.
 #include <algorithm>
-#include <filesystem>
 #include <memory>
 #include <tuple>
 
@@ -12,8 +11,8 @@ namespace ember {
 RDD<std::string> Context::textFile(const std::string& path, uint32_t min_partitions) {
   auto files = textio::ExpandInputPaths(path);
   if (!files.ok()) throw InvalidInput(files.status().WithContext("textFile"));
-  // Executors may run in another working directory.
-  for (std::string& file : *files) file = std::filesystem::absolute(file).string();
+  // Paths come back absolute (fs::Resolve), or as the URIs of a registered
+  // scheme, so executors in another working directory read the same files.
   const uint32_t want = min_partitions > 0 ? min_partitions : defaultParallelism();
   auto splits = textio::ComputeSplits(*files, want);
   if (!splits.ok()) throw InvalidInput(splits.status().WithContext("textFile " + path));

@@ -108,7 +108,13 @@ Result<std::unique_ptr<AppLibrary>> AppLibrary::Load(const std::string& path,
     // dlerror names the /proc path; the user knows the file by its name.
     const size_t at = err.find(open_path);
     if (at != std::string::npos) err.replace(at, open_path.size(), path);
-    return FailedPreconditionError("cannot load application " + path + ": " + err);
+    std::string why = "cannot load application " + path + ": " + err;
+    if (err.find("failed to map segment") != std::string::npos) {
+      // What a noexec mount (a tmpfs by default in Docker) looks like.
+      why += " (is its directory on a file system mounted noexec? executors load the library "
+             "from --local-dir)";
+    }
+    return FailedPreconditionError(std::move(why));
   }
   // The loader knows the library by the name /proc/self/fd/N; were N
   // closed and reused, a later dlopen of that name would get this library

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "ember/context.h"
 
 namespace ember {

@@ -18,33 +18,6 @@ namespace {
 constexpr int kUsageError = 2;
 constexpr int kMaxPort = 65535;
 
-std::vector<FlagSpec> DriverFlags() {
-  return {
-      {"master", "MASTER", "local, local[N], local[*], local-cluster[E,C] or external[E]"},
-      {"name", "NAME", "application name"},
-      {"conf", "KEY=VALUE", "configuration property (repeatable)", true},
-      {"driver-memory", "SIZE", "driver memory, e.g. 1g (recorded, not yet enforced)"},
-      {"executor-memory", "SIZE", "memory per executor, e.g. 2g (reported, not yet enforced)"},
-      {"app", "FILE", "application library (instead of the first argument)"},
-      {"class", "NAME", "entry point to run (EMBER_ENTRY_POINT); default EMBER_APPLICATION"},
-      {"app-id", "ID", "application id (default: generated)"},
-      {"bind-address", "ADDR", "address the driver listens on (default 127.0.0.1)"},
-      {"port", "PORT", "driver RPC port (default: any free port)"},
-      {"metrics-port", "PORT", "serve Prometheus /metrics on this port (default: off)"},
-      {"secret", "SECRET", "application secret"},
-      {"secret-file", "FILE", "file holding the application secret"},
-      {"local-dir", "DIR", "scratch directory for shuffle files"},
-      {"executor-binary", "FILE", "ember-executor to start in local-cluster mode"},
-      {"termination-log", "FILE",
-       "also write the final error line here (a pod's /dev/termination-log)"},
-      {"log-level", "LEVEL", "debug, info, warning, error or off"},
-      {"progress", "", "show stage progress on stderr even when it is not a terminal"},
-      {"no-progress", "", "never show stage progress"},
-      {"version", "", "print the version and exit"},
-      {"help", "", "print this help and exit"},
-  };
-}
-
 std::string GenerateAppId() {
   std::random_device rd;
   char id[64];
@@ -125,6 +98,33 @@ Result<DriverOptions> BuildOptions(DriverFlavor flavor, const FlagParser& flags)
 }
 
 }  // namespace
+
+std::vector<FlagSpec> DriverFlags() {
+  return {
+      {"master", "MASTER", "local, local[N], local[*], local-cluster[E,C] or external[E]"},
+      {"name", "NAME", "application name"},
+      {"conf", "KEY=VALUE", "configuration property (repeatable)", true},
+      {"driver-memory", "SIZE", "driver memory, e.g. 1g (recorded, not yet enforced)"},
+      {"executor-memory", "SIZE", "memory per executor, e.g. 2g (reported, not yet enforced)"},
+      {"app", "FILE", "application library (instead of the first argument)"},
+      {"class", "NAME", "entry point to run (EMBER_ENTRY_POINT); default EMBER_APPLICATION"},
+      {"app-id", "ID", "application id (default: generated)"},
+      {"bind-address", "ADDR", "address the driver listens on (default 127.0.0.1)"},
+      {"port", "PORT", "driver RPC port (default: any free port)"},
+      {"metrics-port", "PORT", "serve Prometheus /metrics on this port (default: off)"},
+      {"secret", "SECRET", "application secret"},
+      {"secret-file", "FILE", "file holding the application secret"},
+      {"local-dir", "DIR", "scratch directory for shuffle files"},
+      {"executor-binary", "FILE", "ember-executor to start in local-cluster mode"},
+      {"termination-log", "FILE",
+       "also write the final error line here (a pod's /dev/termination-log)"},
+      {"log-level", "LEVEL", "debug, info, warning, error or off"},
+      {"progress", "", "show stage progress on stderr even when it is not a terminal"},
+      {"no-progress", "", "never show stage progress"},
+      {"version", "", "print the version and exit"},
+      {"help", "", "print this help and exit"},
+  };
+}
 
 int DriverMain(DriverFlavor flavor, int argc, const char* const* argv) {
   const char* program = flavor == DriverFlavor::kSubmit ? "ember-submit" : "ember-driver";

@@ -4,9 +4,16 @@
 // driver pod runs (info logs, secret required outside local mode).
 #pragma once
 
+#include <vector>
+
+#include "common/flags.h"
+
 namespace ember::cli {
 
 enum class DriverFlavor { kSubmit, kDriver };
+
+// The flags both binaries take.
+std::vector<FlagSpec> DriverFlags();
 
 // main() of either binary.
 int DriverMain(DriverFlavor flavor, int argc, const char* const* argv);

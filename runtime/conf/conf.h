@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::conf {
 

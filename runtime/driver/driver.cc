@@ -248,10 +248,6 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     default_parallelism_ = settings_.GetOr("ember.default.parallelism", 0);
     ASSIGN_OR_RETURN(metrics_,
                      Metrics::Start("driver", options_.bind_address, options_.metrics_port));
-    if (metrics_->port() >= 0) {
-      EMBER_LOG(kInfo) << "metrics at http://" << options_.bind_address << ":" << metrics_->port()
-                       << "/metrics";
-    }
     scheduler::Scheduler::Options so;
     so.max_task_failures = static_cast<uint32_t>(max_failures);
     so.max_result_bytes =
@@ -343,7 +339,11 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     stopped_ = true;
     stopping_ = true;
     releaser_->Stop();
-    monitor_stop_ = true;
+    {
+      std::lock_guard<std::mutex> lock(monitor_mu_);
+      monitor_stop_ = true;
+    }
+    monitor_cv_.notify_all();
     if (monitor_.joinable()) monitor_.join();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -650,8 +650,12 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   void Monitor() {
     std::vector<bool> reported(children_.size(), false);
     bool aborted = false;
-    while (!monitor_stop_) {
-      std::this_thread::sleep_for(200ms);
+    for (;;) {
+      {
+        // A stop ends the wait at once: the driver's exit waits on it.
+        std::unique_lock<std::mutex> lock(monitor_mu_);
+        if (monitor_cv_.wait_for(lock, 200ms, [this] { return monitor_stop_; })) break;
+      }
       size_t dead = 0;
       std::string causes;
       for (size_t i = 0; i < children_.size(); ++i) {
@@ -704,7 +708,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::vector<std::unique_ptr<ChildProcess>> children_;
   std::string local_dir_;
   std::thread monitor_;
-  std::atomic<bool> monitor_stop_{false};
+  std::mutex monitor_mu_;
+  std::condition_variable monitor_cv_;
+  bool monitor_stop_ = false;  // guarded by monitor_mu_
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
 

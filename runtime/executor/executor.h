@@ -48,13 +48,13 @@ class Executor {
 
   // Queues a task; once draining, hands it straight back as KILLED.
   void Launch(proto::TaskDescription task);
-  // Stops a task: a queued one is dropped (and reported KILLED), a running
-  // one stops at its next check and reports KILLED.
   // Stops taking tasks: queued ones are handed back as KILLED at once,
   // running ones get until `timeout` to finish (their statuses go out as
   // usual). Returns the ids of tasks still running at the deadline, which
   // the caller reports as KILLED (a task cannot be interrupted mid-batch).
   std::vector<uint64_t> Drain(std::chrono::milliseconds timeout, const std::string& reason);
+  // Stops a task: a queued one is dropped (and reported KILLED), a running
+  // one stops at its next check and reports KILLED.
   void Kill(uint64_t task_id);
   // Shuffle fetch settings (from the driver's configuration); call before
   // the first Launch.

@@ -67,6 +67,12 @@ class ExecutorProcess {
     if (client_) client_->Close();
     // The shuffle server reads the executor's store: it stops first.
     if (shuffle_server_) shuffle_server_->Shutdown();
+    // Whatever ended the process (a driver gone, a shutdown, a stop that
+    // already drained), nothing will use what still-running tasks make: they
+    // stop at their next check instead of holding the exit until they end.
+    if (executor_)
+      (void)executor_->Drain(std::chrono::milliseconds(0),
+                             "executor " + options_.executor_id + " is ending");
     executor_.reset();
     // The library stays mapped; its file is no longer needed.
     if (!app_dir_.empty()) {
@@ -123,6 +129,7 @@ class ExecutorProcess {
       stopping_ = true;
       if (!registered_) {
         // Nothing runs yet: stop connecting and leave.
+        EMBER_LOG(kInfo) << "stopping (" << reason << ") before registering with the driver";
         finished_ = Status::Ok();
         cv_.notify_all();
         return;

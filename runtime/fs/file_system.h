@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::fs {
 

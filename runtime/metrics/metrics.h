@@ -17,7 +17,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace prometheus {
 class Exposer;
@@ -64,6 +64,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = -1;
+  std::string wake_host_;
 };
 
 }  // namespace ember

@@ -52,7 +52,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "ember/graph.h"
 #include "runtime/proto/ember.pb.h"
 #include "runtime/scheduler/stage_plan.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "runtime/transport/shuffle_service.h"
 
 namespace ember::shuffle {

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "runtime/fs/file_system.h"
 #include "runtime/textio/splits.h"
 

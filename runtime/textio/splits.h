@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::textio {
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "runtime/proto/ember.pb.h"
 
 namespace ember::transport {

@@ -9,7 +9,7 @@
 
 #include <grpcpp/support/status.h>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::transport {
 

@@ -243,6 +243,24 @@ TEST_P(OpsTest, BroadcastDictionaryIsReadOnExecutors) {
   EXPECT_EQ(Sorted(out.records), Sorted(expected));
 }
 
+TEST_P(OpsTest, BroadcastSetFiltersWords) {
+  std::vector<std::string> stop = {"the", "a", "of"};
+  std::vector<std::string> words;
+  std::map<std::string, int64_t> expected;
+  std::uniform_int_distribution<int> pick(0, 20);
+  for (int i = 0; i < 3000; ++i) {
+    const int k = pick(gen_);
+    words.push_back(k < 3 ? stop[k] : Cat("w", std::to_string(k)));
+    if (k >= 3) ++expected[words.back()];
+  }
+  AppOutput out;
+  ASSERT_NO_FATAL_FAILURE(
+      Run({"stopwords", Write("stop.txt", stop), Write("words.txt", words)}, &out));
+  std::map<std::string, int64_t> actual;
+  for (const auto& r : out.records) actual[r.at(0)] = std::stoll(r.at(1));
+  EXPECT_EQ(actual, expected);
+}
+
 TEST_P(OpsTest, ShuffleOutputIsReusedBySecondAction) {
   std::vector<std::string> lines;
   std::map<std::string, int64_t> expected;

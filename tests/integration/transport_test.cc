@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -26,8 +27,10 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include "runtime/executor/shuffle_reader.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/proto/ember.grpc.pb.h"
+#include "runtime/shuffle/crc32c.h"
 #include "runtime/transport/auth.h"
 #include "runtime/transport/driver_client.h"
 #include "runtime/transport/driver_server.h"
@@ -160,15 +163,17 @@ class MemorySegment final : public Segment {
   // `open` counts live segments; `closed` set means the source is gone, as
   // an executor's store is once it has been freed.
   MemorySegment(std::string bytes, uint64_t version, std::chrono::milliseconds delay,
-                std::atomic<int>* open, std::atomic<int>* reads_after_close,
-                const std::atomic<bool>* closed)
+                std::atomic<int>* open, std::atomic<int>* max_open,
+                std::atomic<int>* reads_after_close, const std::atomic<bool>* closed)
       : bytes_(std::move(bytes)),
         version_(version),
         delay_(delay),
         open_(open),
         reads_after_close_(reads_after_close),
         closed_(closed) {
-    ++*open_;
+    const int now = ++*open_;
+    for (int seen = max_open->load(); now > seen && !max_open->compare_exchange_weak(seen, now);) {
+    }
   }
   ~MemorySegment() override { --*open_; }
   uint64_t size() const override { return bytes_.size(); }
@@ -199,10 +204,12 @@ class MemoryShuffleSource : public ShuffleSource {
       return NotFoundError("no output of shuffle " + std::to_string(shuffle_id) + " map " +
                            std::to_string(map_id));
     }
-    return std::unique_ptr<Segment>(std::make_unique<MemorySegment>(
-        it->second, version, read_delay, &open_segments, &reads_after_close, &closed));
+    return std::unique_ptr<Segment>(
+        std::make_unique<MemorySegment>(it->second, version, read_delay, &open_segments,
+                                        &max_open_segments, &reads_after_close, &closed));
   }
   std::atomic<int> open_segments{0};
+  std::atomic<int> max_open_segments{0};  // the most open at once
   std::atomic<int> reads_after_close{0};
   std::atomic<bool> closed{false};
   std::mutex mu;
@@ -830,6 +837,89 @@ TEST_F(ShuffleTest, APausedFetchWaitsUntilResumed) {
   ASSERT_TRUE(rec.WaitFor([&] { return rec.ended; }));
   EXPECT_TRUE(rec.end.ok()) << rec.end.ToString();
   EXPECT_TRUE(rec.bytes == segment);
+}
+
+// A segment in the shuffle file's block framing: u32 length, u32 CRC32C,
+// payload, for each payload.
+std::string Framed(const std::vector<std::string>& payloads) {
+  std::string out;
+  for (const std::string& p : payloads) {
+    const uint32_t header[2] = {static_cast<uint32_t>(p.size()), shuffle::Crc32c(p)};
+    out.append(reinterpret_cast<const char*>(header), sizeof(header));  // little-endian host
+    out += p;
+  }
+  return out;
+}
+
+ShuffleReadEnv RemoteReadEnv(ShuffleClient* client, uint32_t max_requests, uint64_t max_bytes) {
+  ShuffleReadEnv env;
+  env.executor_id = "reader";  // every output lives on "peer": all fetched
+  env.client = client;
+  env.options.max_requests_in_flight = max_requests;
+  env.options.max_bytes_in_flight = max_bytes;
+  env.check_cancelled = [] {};
+  return env;
+}
+
+proto::ShuffleLocations Locations(uint32_t shuffle_id, uint32_t maps, const std::string& address) {
+  proto::ShuffleLocations locations;
+  locations.set_shuffle_id(shuffle_id);
+  for (uint32_t m = 0; m < maps; ++m) {
+    proto::MapLocation* map = locations.add_maps();
+    map->set_map_id(m);
+    map->set_executor_id("peer");
+    map->set_address(address);
+  }
+  return locations;
+}
+
+// A reduce task reads its map outputs several at a time, never more than
+// ember.reducer.maxReqsInFlight, and gets every block exactly once.
+TEST_F(ShuffleTest, ReaderFetchesInParallelUpToItsLimit) {
+  constexpr uint32_t kMaps = 6;
+  std::multiset<std::string> expected;
+  for (uint32_t m = 0; m < kMaps; ++m) {
+    std::vector<std::string> blocks;
+    for (uint32_t b = 0; b < 8; ++b) blocks.push_back(RandomBytes(64 * 1024, m * 100 + b));
+    expected.insert(blocks.begin(), blocks.end());
+    source_.segments[{4, m, 0}] = Framed(blocks);
+  }
+  // Each 256 KiB read takes 30 ms, so a fetch lasts long enough to overlap.
+  source_.read_delay = 30ms;
+  ShuffleClient client(secret_, kAppId);
+  std::multiset<std::string> got;
+  const uint64_t bytes =
+      ReadShuffle(RemoteReadEnv(&client, 2, 48 << 20), Locations(4, kMaps, address_), 0,
+                  [&](std::string_view block) { got.emplace(block); });
+  EXPECT_TRUE(got == expected) << got.size() << " blocks of " << expected.size();
+  EXPECT_EQ(bytes, kMaps * 8 * (64 * 1024 + 8));
+  EXPECT_EQ(source_.max_open_segments.load(), 2)
+      << "fetches in flight: not parallel, or past the limit";
+}
+
+// Blocks reach the task while their segment is still being fetched, and a
+// consumer slower than the network holds the fetch back (the buffer is
+// bounded) instead of the reader taking the segment whole.
+TEST_F(ShuffleTest, ReaderHandsOverBlocksAsTheyStreamIn) {
+  std::vector<std::string> blocks;
+  // 16 MiB: more than gRPC's flow-control windows could hold for a paused
+  // fetch, so only a reader that buffers without bound gets it all early.
+  for (uint32_t b = 0; b < 256; ++b) blocks.push_back(RandomBytes(64 * 1024, 7000 + b));
+  source_.segments[{5, 0, 0}] = Framed(blocks);
+  ShuffleClient client(secret_, kAppId);
+  std::vector<std::string> got;
+  int open_at_first_block = -1;
+  int open_at_middle_block = -1;
+  ReadShuffle(RemoteReadEnv(&client, 1, 256 * 1024), Locations(5, 1, address_), 0,
+              [&](std::string_view block) {
+                if (got.empty()) open_at_first_block = source_.open_segments.load();
+                if (got.size() == 32) open_at_middle_block = source_.open_segments.load();
+                got.emplace_back(block);
+                std::this_thread::sleep_for(1ms);  // slower than loopback
+              });
+  EXPECT_TRUE(got == blocks) << "blocks lost, duplicated or reordered within a segment";
+  EXPECT_EQ(open_at_first_block, 1) << "the first block came only after the whole segment";
+  EXPECT_EQ(open_at_middle_block, 1) << "the reader ran ahead of its 256 KiB buffer";
 }
 
 TEST_F(ShuffleTest, CancelEndsAFetchWithCancelled) {

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "ember/rdd.h"
+#include "graph_only_runner.h"
 #include "runtime/fs/file_system.h"
 #include "runtime/textio/line_reader.h"
 #include "runtime/textio/splits.h"
@@ -281,6 +283,21 @@ TEST_F(FileSystemTest, TextInputGoesThroughTheSchemesFileSystem) {
   EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "three"}));
   EXPECT_EQ(counting->opens.load(), 2);
   EXPECT_GE(counting->calls.load(), 5);
+
+  // The same through the user's API: textFile's tasks carry the scheme's
+  // URIs, which a local absolute() would have turned into /cwd/counting:/...
+  testing::GraphOnlyRunner runner;
+  Context ctx(&runner);
+  RDD<std::string> text = ctx.textFile("counting://in", 2);
+  const auto& node = text.node();
+  ASSERT_GE(node->num_partitions, 2u);
+  std::set<std::string> split_files;
+  for (uint32_t p = 0; p < node->num_partitions; ++p) {
+    auto split = textio::DecodeSplit(node->payload(p));
+    ASSERT_TRUE(split.ok()) << split.status().ToString();
+    split_files.insert(split->path);
+  }
+  EXPECT_EQ(split_files, (std::set<std::string>{"counting://in/a.txt", "counting://in/b.txt"}));
 
   auto missing = textio::ExpandInputPaths("counting://nothing-here");
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);

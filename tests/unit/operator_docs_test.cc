@@ -47,16 +47,41 @@ std::string Trim(std::string s) {
   return s;
 }
 
-TEST(OperatorDocsTest, FieldReferenceMatchesTheCrd) {
-  auto docs = kube::YamlToJson(Read(std::string(EMBER_REPO_ROOT) + "/manifests/crds/ember.dev_sparkapplications.yaml"));
-  ASSERT_TRUE(docs.ok() && docs->size() == 1);
-  const json& spec = (*docs)[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+// Every spec field of the CRD, with its default: path -> default.
+std::map<std::string, std::string> CrdFields() {
   std::map<std::string, std::string> crd;
+  auto docs = kube::YamlToJson(Read(std::string(EMBER_REPO_ROOT) + "/manifests/crds/ember.dev_sparkapplications.yaml"));
+  EXPECT_TRUE(docs.ok() && docs->size() == 1);
+  if (!docs.ok() || docs->size() != 1) return crd;
+  const json& spec = (*docs)[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
   Walk("spec", spec, &crd);
   // Objects that only group fields are documented through their fields.
   for (const char* group : {"spec.monitoring", "spec.driver", "spec.executor", "spec.restartPolicy", "spec.timeouts"}) {
     crd.erase(group);
   }
+  EXPECT_GT(crd.size(), 50u) << "the CRD's spec schema was not walked";
+  return crd;
+}
+
+// manifests/examples/every-field.yaml is the reference that sets every field,
+// and the control-plane test applies it to check each one reaches the pods;
+// a field added to the CRD must be added there too.
+TEST(OperatorDocsTest, EveryFieldExampleSetsEveryField) {
+  auto example = kube::YamlToJson(Read(std::string(EMBER_REPO_ROOT) + "/manifests/examples/every-field.yaml"));
+  ASSERT_TRUE(example.ok() && example->size() == 1);
+  const json& spec = (*example)[0]["spec"];
+  for (const auto& [path, def] : CrdFields()) {
+    const json* at = &spec;
+    std::stringstream parts(path.substr(std::string("spec.").size()));
+    for (std::string part; at != nullptr && std::getline(parts, part, '.');) {
+      at = at->is_object() && at->contains(part) ? &(*at)[part] : nullptr;
+    }
+    EXPECT_NE(at, nullptr) << path << " is in the CRD but not in manifests/examples/every-field.yaml";
+  }
+}
+
+TEST(OperatorDocsTest, FieldReferenceMatchesTheCrd) {
+  const std::map<std::string, std::string> crd = CrdFields();
 
   std::map<std::string, std::string> documented;  // path -> Default cell
   std::istringstream doc(Read(std::string(EMBER_REPO_ROOT) + "/docs/operator.md"));

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <list>
 #include <map>
+#include <set>
 #include <optional>
 #include <random>
 #include <set>
@@ -17,6 +19,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -78,12 +81,17 @@ static_assert(Encodable<Color>);
 static_assert(Encodable<Rgb16>);
 static_assert(Encodable<std::map<std::string, int64_t>>);
 static_assert(Encodable<std::unordered_map<int, std::vector<std::string>>>);
+static_assert(Encodable<std::set<std::string>>);
+static_assert(Encodable<std::unordered_set<int64_t>>);
+static_assert(OwnsBytes<std::set<std::string>>);
+static_assert(!OwnsBytes<std::set<std::string_view>>);
+static_assert(!OwnsBytes<std::unordered_set<const char*>>);
 static_assert(!Encodable<int*>);
 static_assert(!Encodable<NotOptedIn>);
 static_assert(!Encodable<BadField>);
 static_assert(!Encodable<std::vector<int*>>);
 static_assert(!Encodable<std::pair<int, NotOptedIn>>);
-static_assert(!Encodable<std::set<int>>);
+static_assert(!Encodable<std::list<int>>);
 static_assert(!Encodable<long double>);
 
 template <class T>
@@ -161,6 +169,8 @@ TEST(RecordTest, CompositeRoundTrips) {
       {std::nullopt, std::optional<int>(), std::optional<int>(5)});
   RoundTripAll<std::map<std::string, int64_t>>({{}, {{"a", 1}, {"b", -2}}});
   RoundTripAll<std::unordered_map<int, std::vector<std::string>>>({{}, {{1, {"x"}}, {2, {}}}});
+  RoundTripAll<std::set<std::string>>({{}, {""}, {"the", "a", "of"}});
+  RoundTripAll<std::unordered_set<int64_t>>({{}, {-1, 0, 1LL << 40}});
   RoundTripAll<std::vector<std::tuple<>>>({{}, {{}, {}, {}}});
 }
 
@@ -273,6 +283,7 @@ TEST(RecordTest, TruncationAtEveryBytePositionIsRejected) {
       {"ab", std::make_tuple(300, 0.5)}, {"", std::nullopt}, {"c", std::make_tuple(-1, 2.0)}});
   ExpectTruncatedAtEveryPrefix(Nested{Point{1, "p", 1.0}, {Point{2, "q", {}}}, true});
   ExpectTruncatedAtEveryPrefix(std::map<std::string, int>{{"a", 1}, {"bb", 2}});
+  ExpectTruncatedAtEveryPrefix(std::set<std::string>{"a", "bb", "ccc"});
 }
 
 TEST(RecordTest, MalformedInputsGiveSpecificErrors) {
@@ -317,6 +328,10 @@ TEST(RecordTest, MalformedInputsGiveSpecificErrors) {
       {"zero-size elements", as(std::vector<std::tuple<>>{}), "\xff\xff\xff\xff\x0f",
        "vector count 4294967295"},
       {"duplicate map key", as(std::map<int, int>{}), "\x02\x02\x02\x02\x04", "duplicate map key at entry 1"},
+      {"duplicate set element", as(std::set<int>{}), "\x03\x02\x04\x02", "duplicate set element at entry 2"},
+      {"duplicate unordered_set element", as(std::unordered_set<std::string>{}), "\x02\x01x\x01x",
+       "duplicate set element at entry 1"},
+      {"huge set count", as(std::set<int>{}), "\xff\xff\xff\x7f", "set count 268435455"},
       {"trailing bytes", as(int32_t{}), std::string("\x02\x00", 2), "1 trailing bytes"},
       {"empty input", as(int32_t{}), "", "record truncated: varint runs past the end"},
   };

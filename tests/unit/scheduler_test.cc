@@ -78,9 +78,10 @@ class RecordingBackend final : public ExecutorBackend {
     std::lock_guard<std::mutex> lock(mu_);
     killed_.push_back(task_id);
   }
-  std::vector<uint64_t> killed() {
+  // Whether the scheduler told this executor to stop attempt `task_id`.
+  bool WasKilled(uint64_t task_id) {
     std::lock_guard<std::mutex> lock(mu_);
-    return killed_;
+    return std::find(killed_.begin(), killed_.end(), task_id) != killed_.end();
   }
 
  private:
@@ -178,6 +179,19 @@ class SchedulerTest : public ::testing::Test {
     });
   }
 
+  // Runs the shuffle job's two map tasks to success; returns its two
+  // reduce attempts, in launch order.
+  std::pair<Launched, Launched> MapStageDoneTakeReducers() {
+    Launched m0 = log_.Next();
+    Launched m1 = log_.Next();
+    EXPECT_NE(m0.executor, m1.executor) << "one map task per single-core executor";
+    scheduler_.OnTaskStatus(m0.executor, Succeeded(m0));
+    scheduler_.OnTaskStatus(m1.executor, Succeeded(m1));
+    Launched r0 = log_.Next();
+    Launched r1 = log_.Next();
+    return {r0, r1};
+  }
+
   GraphOnlyRunner runner_;
   Context ctx_{&runner_};
   LaunchLog log_;
@@ -259,6 +273,41 @@ TEST_F(SchedulerTest, LostExecutorsOutputsAreRecomputedAndStaleFetchFailuresIgno
   EXPECT_EQ(results.size(), 2u);
 }
 
+// Losing an executor stops what no longer counts: its own attempts (told
+// to stop should it come back) and the readers elsewhere of the outputs it
+// held. A killed attempt that finishes anyway is not counted.
+TEST_F(SchedulerTest, LostExecutorKillsTheReadersOfItsOutputsAndTheirLateResultsDoNotCount) {
+  auto a = AddExecutor("a", 1);
+  auto b = AddExecutor("b", 1);
+  std::vector<uint32_t> results;
+  auto& job = StartShuffleJob(&results);
+  auto [r0, r1] = MapStageDoneTakeReducers();
+  ASSERT_NE(r0.executor, r1.executor);
+  const Launched& on_a = r0.executor == "a" ? r0 : r1;
+  const Launched& on_b = r0.executor == "b" ? r0 : r1;
+  scheduler_.RemoveExecutor("a", UnavailableError("killed"));
+  EXPECT_TRUE(a->WasKilled(on_a.task.task_id()))
+      << "the lost executor's own attempt was not told to stop";
+  EXPECT_TRUE(b->WasKilled(on_b.task.task_id()))
+      << "the reader of the lost output was not told to stop";
+  // The killed reader finishes anyway: too late to count.
+  scheduler_.OnTaskStatus("b", Succeeded(on_b));
+  Launched recompute = log_.Next();
+  ASSERT_TRUE(recompute.task.has_shuffle_map());
+  EXPECT_EQ(recompute.executor, "b");
+  scheduler_.OnTaskStatus("b", Succeeded(recompute));
+  // Both reduce partitions run again, as the stage's next attempt.
+  for (int i = 0; i < 2; ++i) {
+    Launched r = log_.Next();
+    ASSERT_TRUE(r.task.has_result()) << "reduce partition " << i << " did not run again";
+    EXPECT_EQ(r.task.stage_attempt(), 1u);
+    scheduler_.OnTaskStatus("b", Succeeded(r));
+  }
+  ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(job.get().ok());
+  EXPECT_EQ(results.size(), 2u) << "the killed attempt's result was taken";
+}
+
 TEST_F(SchedulerTest, TaskFailuresAreRetriedThenFailTheJobWithTheirMessage) {
   AddExecutor("a", 1);
   auto& job = StartCountJob();
@@ -306,12 +355,7 @@ TEST_F(SchedulerTest, FetchFailureAboutAnOlderEpochIsIgnored) {
   AddExecutor("b", 1);
   std::vector<uint32_t> results;
   auto& job = StartShuffleJob(&results);
-  Launched m0 = log_.Next();
-  Launched m1 = log_.Next();
-  scheduler_.OnTaskStatus(m0.executor, Succeeded(m0));
-  scheduler_.OnTaskStatus(m1.executor, Succeeded(m1));
-  Launched r0 = log_.Next();
-  Launched r1 = log_.Next();
+  auto [r0, r1] = MapStageDoneTakeReducers();
   const proto::MapLocation& where = r0.task.shuffles(0).maps(0);
   proto::TaskStatus stale = WithState(r0, proto::TaskStatus::FETCH_FAILED, "reset by peer");
   stale.set_failed_shuffle_id(r0.task.shuffles(0).shuffle_id());
@@ -333,12 +377,7 @@ TEST_F(SchedulerTest, FetchFailureResubmitsTheStageAndKillsItsOldAttempts) {
   auto b = AddExecutor("b", 1);
   std::vector<uint32_t> results;
   auto& job = StartShuffleJob(&results);
-  Launched m0 = log_.Next();
-  Launched m1 = log_.Next();
-  scheduler_.OnTaskStatus(m0.executor, Succeeded(m0));
-  scheduler_.OnTaskStatus(m1.executor, Succeeded(m1));
-  Launched r0 = log_.Next();
-  Launched r1 = log_.Next();
+  auto [r0, r1] = MapStageDoneTakeReducers();
   EXPECT_EQ(r0.task.stage_attempt(), 0u);
   // r0 cannot fetch map 0 from where it lives: that output is condemned.
   const proto::MapLocation& where = r0.task.shuffles(0).maps(0);
@@ -349,10 +388,8 @@ TEST_F(SchedulerTest, FetchFailureResubmitsTheStageAndKillsItsOldAttempts) {
   failed.set_failed_epoch(where.epoch());
   scheduler_.OnTaskStatus(r0.executor, failed);
   // The other attempt of the old stage run is told to stop.
-  ASSERT_TRUE(Eventually([&] {
-    auto killed = r1.executor == "a" ? a->killed() : b->killed();
-    return std::find(killed.begin(), killed.end(), r1.task.task_id()) != killed.end();
-  }));
+  ASSERT_TRUE(
+      Eventually([&] { return (r1.executor == "a" ? a : b)->WasKilled(r1.task.task_id()); }));
   scheduler_.OnTaskStatus(r1.executor, WithState(r1, proto::TaskStatus::KILLED, "told to stop"));
   // The lost map outputs are recomputed, then the reduce stage runs again as
   // attempt 1.
@@ -385,8 +422,7 @@ TEST_F(SchedulerTest, FailedJobKillsItsRunningAttempts) {
   }
   ASSERT_EQ(job.wait_for(20s), std::future_status::ready);
   EXPECT_FALSE(job.get().ok());
-  auto killed = t1.executor == "a" ? a->killed() : b->killed();
-  EXPECT_NE(std::find(killed.begin(), killed.end(), t1.task.task_id()), killed.end())
+  EXPECT_TRUE((t1.executor == "a" ? a : b)->WasKilled(t1.task.task_id()))
       << "the attempt still running when the job failed was not killed";
   (void)options;
 }

@@ -46,7 +46,7 @@ class DecideTest : public ::testing::Test {
     p.executor_id = id;
     p.name = role == "driver" ? DriverPodName("pi") : ExecutorPodName("pi", id);
     p.uid = p.name + "-uid-" + std::to_string(submission);
-    p.submission_id = SubmissionId(kUid, submission);
+    p.submission_id = SubmissionId(kUid, 1, submission);
     p.phase = phase;
     p.created = o_.now;
     if (phase == "Running") p.started = o_.now;
@@ -131,7 +131,7 @@ TEST_F(DecideTest, NewApplicationSubmitsEverythingAtOnce) {
   EXPECT_EQ(Count(plan, ActionKind::kCreateService), 1);
   EXPECT_EQ(Created(plan), (std::vector<std::string>{"pi-driver", "pi-exec-1", "pi-exec-2"}));
   EXPECT_EQ(plan.status.submission_attempts, 1);
-  EXPECT_EQ(plan.status.submission_id, SubmissionId(kUid, 1));
+  EXPECT_EQ(plan.status.submission_id, SubmissionId(kUid, 1, 1));
   EXPECT_EQ(plan.status.executors.active, (std::vector<int>{1, 2}));
   EXPECT_EQ(plan.status.executors.next_id, 3);
   EXPECT_EQ(plan.status.driver.service_name, "pi-driver-svc");
@@ -186,6 +186,7 @@ TEST_F(DecideTest, SubmissionTimeoutFailsWithThePendingReason) {
   EXPECT_EQ(plan.status.reason, "ImagePullBackOff");
   EXPECT_NE(plan.status.error_message.find("not running after 5m"), std::string::npos)
       << plan.status.error_message;
+  EXPECT_EQ(plan.timeouts, (std::vector<std::string>{"submission"}));
   EXPECT_EQ(Deleted(plan), (std::vector<std::string>{"pi-driver", "pi-exec-1", "pi-exec-2"}));
   EXPECT_TRUE(plan.status.termination_time) << "restartPolicy Never: the failure is final";
   EXPECT_EQ(Count(plan, ActionKind::kDeleteService), 1);
@@ -202,6 +203,7 @@ TEST_F(DecideTest, ImageThatCanNeverBePulledFailsAtOnce) {
   Plan plan = Decide(o_);
   EXPECT_EQ(plan.status.state, AppState::kSubmissionFailed);
   EXPECT_EQ(plan.status.reason, "ErrImageNeverPull");
+  EXPECT_TRUE(plan.timeouts.empty()) << "a permanent failure is not a timeout";
 }
 
 TEST_F(DecideTest, FailedSubmissionIsRetriedUnderOnFailure) {
@@ -224,7 +226,7 @@ TEST_F(DecideTest, FailedSubmissionIsRetriedUnderOnFailure) {
   Plan rerun = DecideAndApply();
   EXPECT_EQ(rerun.status.state, AppState::kSubmitted);
   EXPECT_EQ(rerun.status.submission_attempts, 2);
-  EXPECT_EQ(rerun.status.submission_id, SubmissionId(kUid, 2));
+  EXPECT_EQ(rerun.status.submission_id, SubmissionId(kUid, 1, 2));
   // The second failed submission exhausts onSubmissionFailureRetries = 1.
   Advance(std::chrono::minutes(5));
   Plan final_failure = DecideAndApply();
@@ -262,6 +264,7 @@ TEST_F(DecideTest, DriverThatNeverTurnsReadyFailsTheRun) {
   Plan plan = Decide(o_);
   EXPECT_EQ(plan.status.state, AppState::kFailing);
   EXPECT_EQ(plan.status.reason, "DriverNotReady");
+  EXPECT_EQ(plan.timeouts, (std::vector<std::string>{"driver_ready"}));
   EXPECT_EQ(Deleted(plan), (std::vector<std::string>{"pi-driver", "pi-exec-1", "pi-exec-2"}));
 }
 
@@ -272,25 +275,92 @@ TEST_F(DecideTest, MaxRunDurationStopsTheRun) {
   StartRunning();
   Advance(std::chrono::minutes(59));
   EXPECT_EQ(Decide(o_).status.state, AppState::kRunning);
+  EXPECT_TRUE(Decide(o_).timeouts.empty());
   Advance(std::chrono::minutes(1));
   Plan plan = Decide(o_);
   EXPECT_EQ(plan.status.state, AppState::kFailing);
   EXPECT_EQ(plan.status.reason, "MaxRunDurationExceeded");
+  EXPECT_EQ(plan.timeouts, (std::vector<std::string>{"max_run_duration"}));
 }
 
-TEST_F(DecideTest, SucceededDriverCompletesAfterCleanup) {
+// A node that stops reporting leaves the driver's phase Unknown; the state's
+// deadline must still end the run or the submission.
+TEST_F(DecideTest, DriverInPhaseUnknownStillHitsMaxRunDuration) {
+  json spec = BaseSpec();
+  spec["timeouts"] = {{"maxRunDuration", "1h"}};
+  SetSpec(spec);
+  StartRunning();
+  Find("pi-driver")->phase = "Unknown";
+  Advance(std::chrono::minutes(30));
+  Plan waiting = Decide(o_);
+  EXPECT_EQ(waiting.status.state, AppState::kRunning);
+  ASSERT_TRUE(waiting.requeue_after);
+  EXPECT_LE(*waiting.requeue_after, seconds(10));
+  Advance(std::chrono::minutes(30));
+  Plan plan = Decide(o_);
+  EXPECT_EQ(plan.status.state, AppState::kFailing);
+  EXPECT_EQ(plan.status.reason, "MaxRunDurationExceeded");
+  EXPECT_EQ(plan.timeouts, (std::vector<std::string>{"max_run_duration"}));
+}
+
+TEST_F(DecideTest, DriverInPhaseUnknownBeforeRunningHitsTheSubmissionTimeout) {
+  DecideAndApply();
+  Find("pi-driver")->phase = "Unknown";
+  Advance(std::chrono::minutes(4));
+  EXPECT_EQ(DecideAndApply().status.state, AppState::kSubmitted);
+  Advance(std::chrono::minutes(1));
+  Plan plan = Decide(o_);
+  EXPECT_EQ(plan.status.state, AppState::kSubmissionFailed);
+  EXPECT_EQ(plan.status.reason, "NodeLost");
+  EXPECT_NE(plan.status.error_message.find("phase Unknown"), std::string::npos) << plan.status.error_message;
+  EXPECT_EQ(plan.timeouts, (std::vector<std::string>{"submission"}));
+}
+
+TEST_F(DecideTest, ExecutorThatNeverStartsIsReplacedAsATimeout) {
+  DecideAndApply();
+  Find("pi-driver")->phase = "Running";
+  Find("pi-driver")->ready = true;
+  Find("pi-driver")->started = o_.now;
+  Find("pi-exec-1")->phase = "Running";
+  Find("pi-exec-1")->started = o_.now;
+  Advance(seconds(1));
+  EXPECT_TRUE(DecideAndApply().timeouts.empty());
+  Advance(std::chrono::minutes(5));
+  Plan plan = Decide(o_);
+  EXPECT_EQ(plan.status.state, AppState::kRunning) << "one executor timing out does not fail the run";
+  EXPECT_EQ(plan.timeouts, (std::vector<std::string>{"executor_start"}));
+  EXPECT_EQ(Deleted(plan), (std::vector<std::string>{"pi-exec-2"}));
+}
+
+// A driver that exits 0 completes the app at once; executors still running
+// are stopped without holding the app in SUCCEEDING until their pods end.
+TEST_F(DecideTest, SucceededDriverCompletesAtOnceAndItsExecutorsAreStopped) {
   StartRunning();
   Find("pi-driver")->phase = "Succeeded";
   Find("pi-exec-1")->phase = "Succeeded";
-  Plan plan = DecideAndApply();
-  EXPECT_EQ(plan.status.state, AppState::kSucceeding);
-  EXPECT_EQ(Deleted(plan), (std::vector<std::string>{"pi-exec-1", "pi-exec-2"}));
+  // exec-2 still runs, and its pod takes a while to go once deleted.
+  const PodView still_running = *Find("pi-exec-2");
   Plan done = DecideAndApply();
   EXPECT_EQ(done.status.state, AppState::kCompleted);
+  EXPECT_EQ(Deleted(done), (std::vector<std::string>{"pi-exec-1", "pi-exec-2"}));
   EXPECT_EQ(Count(done, ActionKind::kDeleteService), 1);
+  EXPECT_TRUE(HasEvent(done, "SparkDriverCompleted"));
   EXPECT_TRUE(HasEvent(done, "SparkApplicationCompleted"));
   EXPECT_TRUE(done.status.termination_time);
+  EXPECT_EQ(done.status.executors.running, 1);
   ASSERT_NE(Find("pi-driver"), nullptr) << "the driver pod stays for its logs";
+  // The deleted executor's pod is still there, terminating: it is looked at
+  // again until it is gone, and the counts follow.
+  PodView terminating = still_running;
+  terminating.deleting = true;
+  terminating.deletion_time = o_.now;
+  o_.pods.push_back(terminating);
+  Plan waiting = DecideAndApply();
+  EXPECT_EQ(waiting.status.state, AppState::kCompleted);
+  ASSERT_TRUE(waiting.requeue_after);
+  std::erase_if(o_.pods, [](const PodView& p) { return p.name == "pi-exec-2"; });
+  Plan gone = DecideAndApply();
+  EXPECT_EQ(gone.status.executors.running, 0);
   EXPECT_TRUE(Decide(o_).actions.empty());
 }
 
@@ -363,7 +433,7 @@ TEST_F(DecideTest, FailedRunIsRetriedAfterItsIntervalUntilRetriesRunOut) {
   Advance(seconds(1));
   Plan second = DecideAndApply();
   EXPECT_EQ(second.status.state, AppState::kSubmitted);
-  EXPECT_EQ(second.status.submission_id, SubmissionId(kUid, 2));
+  EXPECT_EQ(second.status.submission_id, SubmissionId(kUid, 1, 2));
   EXPECT_EQ(Created(second).size(), 3u);
   // Run 2 fails too: executionAttempts (2) > onFailureRetries (1).
   for (PodView& p : o_.pods) p.phase = "Running";
@@ -554,6 +624,12 @@ TEST_F(DecideTest, SpecChangeOfARunningApplicationRerunsIt) {
   Plan rerun = DecideAndApply();
   EXPECT_EQ(rerun.status.state, AppState::kSubmitted);
   EXPECT_EQ(rerun.status.submission_attempts, 1) << "a new spec starts a fresh count";
+  EXPECT_EQ(rerun.status.submission_id, SubmissionId(kUid, 2, 1))
+      << "the new run's pods must not carry the old run's submission id";
+  for (const Action& a : rerun.actions) {
+    if (a.kind != ActionKind::kCreatePod) continue;
+    EXPECT_EQ(a.object["metadata"]["labels"]["ember.dev/submission-id"], SubmissionId(kUid, 2, 1)) << a.name;
+  }
   EXPECT_EQ(rerun.status.spec_hash, SpecHash(spec));
   const json& driver = std::find_if(rerun.actions.begin(), rerun.actions.end(), [](const Action& a) {
                          return a.name == "pi-driver";
@@ -586,6 +662,7 @@ TEST_F(DecideTest, SpecChangeOfAFinishedApplicationStartsItAgain) {
   Plan rerun = DecideAndApply();
   EXPECT_EQ(rerun.status.state, AppState::kSubmitted);
   EXPECT_FALSE(rerun.status.termination_time);
+  EXPECT_EQ(rerun.status.submission_id, SubmissionId(kUid, 2, 1));
 }
 
 TEST_F(DecideTest, TimeToLiveDeletesTheApplication) {

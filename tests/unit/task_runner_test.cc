@@ -6,7 +6,19 @@
 // what did not fit, never reads one type as another.
 #include "runtime/executor/task_runner.h"
 
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
+
+#include "runtime/executor/executor.h"
 
 #include "ember/rdd.h"
 #include "graph_only_runner.h"
@@ -19,15 +31,19 @@ using testing::GraphOnlyRunner;
 
 class TaskRunnerTest : public ::testing::Test {
  protected:
-  // The one task of a single-stage collect job over `rdd`.
+  // The one task of a single-stage job over `rdd` ending in `sink`.
   template <typename T>
-  proto::TaskDescription CollectTask(const RDD<T>& rdd, uint32_t partition = 0) {
-    auto stages = scheduler::PlanJob(rdd.node(), "collect");
+  proto::TaskDescription SinkTask(const RDD<T>& rdd, const internal::FnRef& sink,
+                                  const std::string& name) {
+    auto stages = scheduler::PlanJob(rdd.node(), name);
     EXPECT_EQ(stages.size(), 1u);
-    proto::TaskDescription task = scheduler::DescribeTask(stages.back(), partition, {});
-    *task.mutable_result()->mutable_run() =
-        scheduler::ToProto(internal::RefOf<&internal::CollectSink<T>::Run>());
+    proto::TaskDescription task = scheduler::DescribeTask(stages.back(), 0, {});
+    *task.mutable_result()->mutable_run() = scheduler::ToProto(sink);
     return task;
+  }
+  template <typename T>
+  proto::TaskDescription CollectTask(const RDD<T>& rdd) {
+    return SinkTask(rdd, internal::RefOf<&internal::CollectSink<T>::Run>(), "collect");
   }
 
   proto::TaskStatus Run(const proto::TaskDescription& task) { return RunTask(task, env_); }
@@ -116,6 +132,67 @@ TEST_F(TaskRunnerTest, StateThatDoesNotDecodeFailsTheTask) {
   status = Run(task);
   EXPECT_NE(status.error().find("state bytes for a function that has none"), std::string::npos)
       << status.error();
+}
+
+// The executor's side of a kill: a running task stops at its next check and
+// reports KILLED, a queued one is dropped and reported KILLED, and the core
+// is free again.
+TEST_F(TaskRunnerTest, KilledTasksStopAndReportKilled) {
+  // Counting 2^62 numbers takes years: only a kill ends this task.
+  proto::TaskDescription endless = SinkTask(ctx_.range(0, int64_t{1} << 62, 1, 1),
+                                            internal::RefOf<&internal::CountSink<int64_t>::Run>(), "count");
+  endless.set_task_id(1);
+  proto::TaskDescription queued = endless;
+  queued.set_task_id(2);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<proto::TaskStatus> statuses;
+  std::string dir = ::testing::TempDir() + "/ember-kill-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  // Declared before the executor, so removed after it has stopped.
+  struct RemoveAtEnd {
+    std::string path;
+    ~RemoveAtEnd() { std::filesystem::remove_all(path); }
+  } remove_at_end{dir};
+  Executor::Options options;
+  options.executor_id = "e";
+  options.cores = 1;
+  options.local_dir = dir;
+  Executor executor(options, [&](proto::TaskStatus status) {
+    std::lock_guard<std::mutex> lock(mu);
+    statuses.push_back(std::move(status));
+    cv.notify_all();
+  });
+  // Were the kill to fail, the endless task would hold the executor's
+  // destructor forever: drain it (a different path) so the test fails
+  // instead of hanging.
+  struct DrainAtEnd {
+    Executor& executor;
+    ~DrainAtEnd() { executor.Drain(std::chrono::milliseconds(0), "the test ended"); }
+  } drain_at_end{executor};
+  executor.Launch(endless);
+  executor.Launch(queued);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (executor.running() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(executor.running(), 1u) << "the first task never started";
+  executor.Kill(2);
+  executor.Kill(1);
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_until(lock, deadline, [&] { return statuses.size() == 2; }))
+      << statuses.size() << " statuses; a killed task kept running";
+  std::map<uint64_t, proto::TaskStatus::State> states;
+  for (const proto::TaskStatus& s : statuses) states[s.task_id()] = s.state();
+  EXPECT_EQ(states, (std::map<uint64_t, proto::TaskStatus::State>{{1, proto::TaskStatus::KILLED},
+                                                                   {2, proto::TaskStatus::KILLED}}));
+  lock.unlock();
+  // The core is given back just after the status goes out.
+  while (executor.running() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(executor.running(), 0u);
 }
 
 }  // namespace

@@ -37,7 +37,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "ember/record.h"
 
 namespace ember {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "ember/function.h"
 
 namespace ember::internal {

@@ -59,8 +59,16 @@ class Emitter {
   explicit Emitter(Consumer<U>& down) : down_(down) {}
   template <typename X>
   void operator()(X&& x) {
-    U value(std::forward<X>(x));
-    down_.Push(value);
+    // Checked here, the first place the emitted type is known, so that this
+    // line is the first thing the compiler says.
+    static_assert(std::is_constructible_v<U, X&&>,
+                  "Ember: flatMap's out(value) emits a type its output type cannot be made "
+                  "from; the output type is std::string unless named: write flatMap<T>(...) "
+                  "with T the type the function emits");
+    if constexpr (std::is_constructible_v<U, X&&>) {
+      U value(std::forward<X>(x));
+      down_.Push(value);
+    }
   }
 
  private:

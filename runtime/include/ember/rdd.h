@@ -30,14 +30,16 @@ namespace ember {
 
 template <typename T>
 class RDD {
-  static_assert(Encodable<T>,
-                "Ember: RDD records must be encodable: arithmetic types, std::string, std::pair, "
-                "std::tuple, std::vector, std::optional, or a struct that opts in with "
-                "EMBER_FIELDS(...)");
+  // Ownership first: a view is often not encodable either, and what to use
+  // instead is what its user needs to read first.
   static_assert(OwnsBytes<T>,
                 "Ember: RDD records and keys must own their bytes: a std::string_view, span or "
                 "pointer would point into a buffer that is reused once the record moves on (a "
                 "shuffle block, a line buffer); use std::string or std::vector instead");
+  static_assert(!OwnsBytes<T> || Encodable<T>,
+                "Ember: RDD records must be encodable: arithmetic types, std::string, std::pair, "
+                "std::tuple, std::vector, std::optional, or a struct that opts in with "
+                "EMBER_FIELDS(...)");
 
  public:
   using value_type = T;

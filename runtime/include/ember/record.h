@@ -14,6 +14,7 @@
 //   vector               varint count, then the elements
 //   optional             tag byte 0 (empty) or 1 (then the value)
 //   map, unordered_map   varint count, then key/value pairs
+//   set, unordered_set   varint count, then the elements
 //
 // Structs opt in with EMBER_FIELDS inside the struct body:
 //   struct Point { int64_t x; std::string label; EMBER_FIELDS(x, label) };
@@ -39,16 +40,18 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember {
 
@@ -110,6 +113,10 @@ inline constexpr uint8_t kVarintLastByteMax = 0x01;
 
 [[gnu::cold, gnu::noinline]] inline Status DuplicateKey(size_t index) {
   return DataLossError("malformed record: duplicate map key at entry " + std::to_string(index));
+}
+
+[[gnu::cold, gnu::noinline]] inline Status DuplicateElement(size_t index) {
+  return DataLossError("malformed record: duplicate set element at entry " + std::to_string(index));
 }
 
 [[gnu::cold, gnu::noinline]] inline Status TrailingBytes(size_t remaining) {
@@ -365,6 +372,10 @@ struct OwnsBytesImpl<std::map<K, V, Cmp, Alloc>>
 template <class K, class V, class H, class Eq, class Alloc>
 struct OwnsBytesImpl<std::unordered_map<K, V, H, Eq, Alloc>>
     : std::bool_constant<OwnsBytes<K> && OwnsBytes<V>> {};
+template <class T, class Cmp, class Alloc>
+struct OwnsBytesImpl<std::set<T, Cmp, Alloc>> : std::bool_constant<OwnsBytes<T>> {};
+template <class T, class H, class Eq, class Alloc>
+struct OwnsBytesImpl<std::unordered_set<T, H, Eq, Alloc>> : std::bool_constant<OwnsBytes<T>> {};
 template <class Fields>
 struct FieldsOwnBytes : std::false_type {};
 template <class... E>
@@ -709,6 +720,40 @@ struct MapCodec {
   }
 };
 
+template <class Set, class T>
+struct SetCodec {
+  static void Encode(RecordWriter& w, const Set& set) {
+    w.PutVarint(set.size());
+    for (const T& v : set) Codec<T>::Encode(w, v);
+  }
+  static Status Decode(RecordReader& r, Set& set) {
+    uint64_t n = 0;
+    Status s = r.GetVarint(&n);
+    if (!s.ok()) [[unlikely]] {
+      return s;
+    }
+    s = CheckCount<T>("set", n, r.remaining());
+    if (!s.ok()) [[unlikely]] {
+      return s;
+    }
+    set.clear();
+    if constexpr (requires { set.reserve(size_t{0}); }) set.reserve(static_cast<size_t>(n));
+    for (uint64_t i = 0; i < n; ++i) {
+      T v{};
+      s = Codec<T>::Decode(r, v);
+      if (!s.ok()) [[unlikely]] {
+        return s;
+      }
+      // A set's encoding never repeats an element; bytes that do were not
+      // written by one.
+      if (!set.insert(std::move(v)).second) [[unlikely]] {
+        return DuplicateElement(static_cast<size_t>(i));
+      }
+    }
+    return Status();
+  }
+};
+
 }  // namespace record_internal
 
 template <Encodable K, Encodable V, class Cmp, class Alloc>
@@ -718,6 +763,13 @@ struct Codec<std::map<K, V, Cmp, Alloc>>
 template <Encodable K, Encodable V, class H, class Eq, class Alloc>
 struct Codec<std::unordered_map<K, V, H, Eq, Alloc>>
     : record_internal::MapCodec<std::unordered_map<K, V, H, Eq, Alloc>, K, V> {};
+
+template <Encodable T, class Cmp, class Alloc>
+struct Codec<std::set<T, Cmp, Alloc>> : record_internal::SetCodec<std::set<T, Cmp, Alloc>, T> {};
+
+template <Encodable T, class H, class Eq, class Alloc>
+struct Codec<std::unordered_set<T, H, Eq, Alloc>>
+    : record_internal::SetCodec<std::unordered_set<T, H, Eq, Alloc>, T> {};
 
 // Structs with EMBER_FIELDS: the fields in declaration-list order.
 template <class T>

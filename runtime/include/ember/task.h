@@ -22,7 +22,7 @@
 #include <string_view>
 #include <typeinfo>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember {
 

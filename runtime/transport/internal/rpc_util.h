@@ -23,7 +23,7 @@
 #include <grpcpp/support/channel_arguments.h>
 #include <grpcpp/support/client_callback.h>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "runtime/proto/ember.pb.h"
 #include "runtime/transport/grpc_status.h"
 

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -69,16 +70,24 @@ void Mark(const std::string& dir, const char* kind) {
   ::close(fd);
 }
 
+// Waits up to a minute for `file` to exist: the test's go-ahead.
+void WaitForFile(const std::string& file) {
+  for (int i = 0; i < 60000 && ::access(file.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 int Usage() {
   std::fprintf(stderr,
                "usage: ops_app SCENARIO ARGS...\n"
                "  groupbykey IN | distinct IN | union IN1 IN2 | repartition IN N | keyed IN\n"
                "  take IN K | countbykey IN | numbers START END STEP SLICES\n"
-               "  parallelize IN SLICES | broadcast DICT IN | reuse IN MARKER_DIR | empty\n"
+               "  parallelize IN SLICES | broadcast DICT IN | stopwords STOP IN | reuse IN "
+               "MARKER_DIR | empty\n"
                "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n"
                "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n"
                "  wide RECORDS VALUE_BYTES REDUCERS | twice RECORDS MARKER_DIR GO_FILE\n"
-               "  release STEP1_FILE STEP2_FILE | collect RECORDS\n");
+               "  release STEP1_FILE STEP2_FILE | collect RECORDS | bigcast MIB HOLD_FILE\n");
   return 2;
 }
 
@@ -164,6 +173,20 @@ EMBER_APPLICATION(ctx, args) {
                                       }))
                      .collect();
     for (const auto& [i, w] : words) PrintRecord(i, w);
+  } else if (scenario == "stopwords") {
+    // A set broadcast as is: words to leave out of a count.
+    const std::vector<std::string> stop = ReadLines(arg(1));
+    auto ignored = ctx.broadcast(std::set<std::string>(stop.begin(), stop.end()));
+    auto counts =
+        ctx.textFile(arg(2))
+            .filter(ember::with(ignored,
+                                [](const auto& ignored, const std::string& word) {
+                                  return ignored.value().count(word) == 0;
+                                }))
+            .map([](std::string w) { return std::pair<std::string, int64_t>(std::move(w), 1); })
+            .reduceByKey([](int64_t a, int64_t b) { return a + b; })
+            .collect();
+    for (const auto& [w, n] : counts) PrintRecord(w, std::to_string(n));
   } else if (scenario == "reuse") {
     // Every evaluation of the map side leaves a marker; two actions on the
     // same reduceByKey must evaluate it once per partition in total.
@@ -289,9 +312,7 @@ EMBER_APPLICATION(ctx, args) {
     PrintScalar("first", sums.count());
     PrintScalar("ready", "yes");
     std::fflush(stdout);
-    for (int i = 0; i < 60000 && ::access(arg(3).c_str(), F_OK) != 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    WaitForFile(arg(3));
     for (const auto& [k, s] : sums.collect()) PrintRecord(std::to_string(k), std::to_string(s));
   } else if (scenario == "collect") {
     // RECORDS strings of 100 bytes brought back to the driver.
@@ -305,11 +326,6 @@ EMBER_APPLICATION(ctx, args) {
   } else if (scenario == "release") {
     // A broadcast and a shuffle that the program stops using: the test
     // watches them being freed on the driver and the executors.
-    auto wait_for = [](const std::string& file) {
-      for (int i = 0; i < 60000 && ::access(file.c_str(), F_OK) != 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    };
     {
       auto pad = ctx.broadcast(std::string(1 << 20, 'p'));
       auto sums = ctx.range(0, 1000, 1, 4)
@@ -328,11 +344,24 @@ EMBER_APPLICATION(ctx, args) {
                              .reduce([](int64_t a, int64_t b) { return a + b; })));
       PrintScalar("held", "yes");
       std::fflush(stdout);
-      wait_for(arg(1));
+      WaitForFile(arg(1));
     }
     PrintScalar("released", "yes");
     std::fflush(stdout);
-    wait_for(arg(2));
+    WaitForFile(arg(2));
+  } else if (scenario == "bigcast") {
+    // A broadcast of MIB MiB that every executor fetches at once; the driver
+    // then waits for HOLD_FILE so the test can read its peak memory.
+    auto big = ctx.broadcast(std::string(std::stoull(arg(1)) << 20, 'b'));
+    const int64_t total =
+        ctx.range(0, 8, 1, 8)
+            .map(ember::with(big, [](const ember::Broadcast<std::string>& b,
+                                     int64_t) { return static_cast<int64_t>(b.value().size()); }))
+            .reduce([](int64_t a, int64_t b) { return a + b; });
+    PrintScalar("total", total);
+    PrintScalar("held", "yes");
+    std::fflush(stdout);
+    WaitForFile(arg(2));
   } else if (scenario == "save") {
     // saveAsTextFile of range(0, RECORDS) in SLICES part files, slowly (a
     // marker every 50 records) so the test can kill an executor mid-write.
@@ -361,11 +390,7 @@ EMBER_APPLICATION(ctx, args) {
     } catch (const ember::JobFailed& e) {
       PrintScalar("save_error", e.what());
       std::fflush(stdout);
-      if (args.size() > 7) {
-        for (int i = 0; i < 60000 && ::access(args[7].c_str(), F_OK) != 0; ++i) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-      }
+      if (args.size() > 7) WaitForFile(args[7]);
     }
   } else {
     return Usage();
