@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::operator_cli {
 

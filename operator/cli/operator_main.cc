@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/signal_watcher.h"
 #include "operator/cli/http_server.h"
+#include "operator/cli/url_check.h"
 #include "operator/controller/controller.h"
 #include "operator/controller/names.h"
 #include "operator/controller/units.h"
@@ -139,7 +140,8 @@ int main(int argc, char** argv) {
   FlagParser flags(
       "ember-operator", "[options]",
       {
-          {"kubeconfig", "FILE", "kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
+          {"kubeconfig", "FILE",
+           "kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
           {"namespaces", "NS,...", "namespaces to watch (default: all)"},
           {"workers", "N", "concurrent reconciles (default 16)"},
           {"executor-image", "IMAGE", "executor image for specs that name none"},
@@ -154,7 +156,13 @@ int main(int argc, char** argv) {
           {"health-port", "PORT", "/healthz and /readyz port; -1 off (default 8081)"},
           {"log-level", "LEVEL", "debug, info, warning, error or off (default info)"},
           {"log-format", "FORMAT", "json or text (default json)"},
-          {"startup-timeout", "DURATION", "how long to wait for the API server at start (default 30s)"},
+          {"startup-timeout", "DURATION",
+           "how long to wait for the API server at start (default 30s)"},
+          {"check-url", "URL",
+           "only check: GET URL until it answers 200, then exit 0 (for probes and helm test)"},
+          {"check-contains", "TEXT", "with --check-url: the body must contain TEXT"},
+          {"check-timeout", "DURATION",
+           "with --check-url: give up after this long, exit 1 (default 30s)"},
           {"version", "", "print the version and exit"},
           {"help", "", "print this help and exit"},
       });
@@ -169,6 +177,23 @@ int main(int argc, char** argv) {
   }
   if (!flags.positional().empty()) {
     return Fail(kUsageError, "unexpected argument '" + flags.positional()[0] + "'");
+  }
+  if (auto url = flags.Get("check-url")) {
+    std::chrono::milliseconds timeout{30000};
+    if (auto v = flags.Get("check-timeout")) {
+      auto d = ember::ParseDuration(*v, "--check-timeout");
+      if (!d.ok()) return Fail(kUsageError, d.status().message());
+      timeout = *d;
+    }
+    if (Status st = ember::operator_cli::CheckUrl(*url, flags.GetOr("check-contains", ""), timeout);
+        !st.ok()) {
+      return Fail(st.code() == ember::StatusCode::kInvalidArgument ? kUsageError : 1, st.message());
+    }
+    std::printf("%s is ready\n", url->c_str());
+    return 0;
+  }
+  if (flags.IsSet("check-contains") || flags.IsSet("check-timeout")) {
+    return Fail(kUsageError, "--check-contains and --check-timeout need --check-url");
   }
   ember::LogLevel level = ember::LogLevel::kInfo;
   if (auto v = flags.Get("log-level"); v && !ember::ParseLogLevel(*v, &level)) {
@@ -185,7 +210,8 @@ int main(int argc, char** argv) {
   ember::sparkapp::ControllerOptions options;
   options.namespaces = SplitList(flags.GetOr("namespaces", ""));
   for (const std::string& ns : options.namespaces) {
-    if (!IsDnsLabel(ns)) return Fail(kUsageError, "invalid --namespaces entry '" + ns + "': not a namespace name");
+    if (!IsDnsLabel(ns))
+      return Fail(kUsageError, "invalid --namespaces entry '" + ns + "': not a namespace name");
   }
   if (auto v = flags.Get("workers")) {
     auto n = ember::cli::ParseIntFlag("workers", *v, 1, 256);
@@ -201,9 +227,9 @@ int main(int argc, char** argv) {
   }
   ember::kube::LeaderElectionConfig lease;
   lease.lease_name = flags.GetOr("leader-election-id", "ember-operator");
-  for (const auto& [flag, target] :
-       {std::pair{"lease-duration", &lease.lease_duration}, std::pair{"renew-deadline", &lease.renew_deadline},
-        std::pair{"retry-period", &lease.retry_period}}) {
+  for (const auto& [flag, target] : {std::pair{"lease-duration", &lease.lease_duration},
+                                     std::pair{"renew-deadline", &lease.renew_deadline},
+                                     std::pair{"retry-period", &lease.retry_period}}) {
     if (auto v = flags.Get(flag)) {
       auto d = ember::sparkapp::ParseDuration(*v, std::string("--") + flag);
       if (!d.ok()) return Fail(kUsageError, d.status().message());
@@ -219,7 +245,8 @@ int main(int argc, char** argv) {
   const std::string bind = flags.GetOr("metrics-bind-address", "0.0.0.0");
   int metrics_port = 8080;
   int health_port = 8081;
-  for (const auto& [flag, target] : {std::pair{"metrics-port", &metrics_port}, std::pair{"health-port", &health_port}}) {
+  for (const auto& [flag, target] :
+       {std::pair{"metrics-port", &metrics_port}, std::pair{"health-port", &health_port}}) {
     if (auto v = flags.Get(flag)) {
       auto p = ember::cli::ParseIntFlag(flag, *v, -1, kMaxPort);
       if (!p.ok()) return Fail(kUsageError, p.status().message());
@@ -254,29 +281,37 @@ int main(int argc, char** argv) {
   ember::kube::EventRecorder recorder(client.get(), "ember-operator");
   ember::kube::EventQueue events(&recorder);
   ember::sparkapp::Controller controller(client.get(), &events, &metrics, options);
-  metrics.SetSources({[&] { return controller.ApplicationsByState(); },
-                      [&] { return controller.QueueDepth(); }, [&] { return controller.WatchStats(); },
-                      [&] { return std::vector<uint64_t>{events.sent(), events.failed(), events.dropped()}; }});
+  metrics.SetSources(
+      {[&] { return controller.ApplicationsByState(); }, [&] { return controller.QueueDepth(); },
+       [&] { return controller.WatchStats(); },
+       [&] {
+         return std::vector<uint64_t>{events.sent(), events.failed(), events.dropped()};
+       }});
   using ember::operator_cli::HttpReply;
   using ember::operator_cli::HttpServer;
   std::unique_ptr<HttpServer> metrics_server;
   if (metrics_port >= 0) {
-    auto server = HttpServer::Start(bind, metrics_port, {{"/metrics", [&] {
-      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Scrape()};
-    }}});
+    auto server = HttpServer::Start(
+        bind, metrics_port,
+        {{"/metrics", [&] {
+            return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Scrape()};
+          }}});
     if (!server.ok()) return Fail(1, server.status().message());
     metrics_server = std::move(*server);
   }
   std::unique_ptr<HttpServer> health_server;
   if (health_port >= 0) {
-    auto server = HttpServer::Start(
-        bind, health_port,
-        {{"/healthz", [] { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; }},
-         {"/readyz", [&] {
-            const bool ready = controller.Synced();
-            return HttpReply{ready ? 200 : 503, "text/plain; charset=utf-8",
-                             ready ? "ok\n" : "caches not synced yet\n"};
-          }}});
+    auto server =
+        HttpServer::Start(bind, health_port,
+                          {{"/healthz",
+                            [] {
+                              return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+                            }},
+                           {"/readyz", [&] {
+                              const bool ready = controller.Synced();
+                              return HttpReply{ready ? 200 : 503, "text/plain; charset=utf-8",
+                                               ready ? "ok\n" : "caches not synced yet\n"};
+                            }}});
     if (!server.ok()) return Fail(1, server.status().message());
     health_server = std::move(*server);
   }

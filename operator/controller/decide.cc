@@ -167,7 +167,7 @@ class Decider {
   void Submit() {
     // Pods of an earlier run must be gone first: the new run reuses names.
     const int attempt = status().submission_attempts + 1;
-    const std::string submission_id = SubmissionId(o_.app.uid, attempt);
+    const std::string submission_id = SubmissionId(o_.app.uid, o_.generation, attempt);
     bool stale = false;
     for (const PodView& pod : o_.pods) {
       if (pod.submission_id == submission_id) continue;
@@ -276,7 +276,13 @@ class Decider {
       if (!DriverPending(*driver)) return;
     } else {
       // Unknown: the node stopped reporting. The kubelet or the node
-      // lifecycle controller settles it; the timeouts still apply.
+      // lifecycle controller settles it; until then the state's deadline
+      // still applies, so a lost node cannot hold the app forever.
+      const std::string detail = "phase " + driver->phase + ": its node stopped reporting";
+      const bool within = status().state == AppState::kRunning
+                              ? WithinRunDeadline()
+                              : WithinSubmissionDeadline(*driver, "NodeLost", detail);
+      if (!within) return;
       RequeueAfter(std::chrono::seconds(10));
     }
     ManageExecutors();
@@ -293,21 +299,46 @@ class Decider {
       SubmissionFailedNow(pending, "driver pod " + driver.name + " cannot start: " + detail);
       return false;
     }
-    const TimePoint since = status().last_submission_attempt_time.value_or(o_.now);
-    const TimePoint deadline = since + spec().timeouts.submission;
-    if (o_.now >= deadline) {
-      SubmissionFailedNow(pending.empty() ? "SubmissionTimeout" : pending,
-                          "driver pod " + driver.name + " not running after " +
-                              FormatDuration(spec().timeouts.submission) +
-                              (detail.empty() ? "" : " (" + detail + ")"));
-      return false;
-    }
+    if (!WithinSubmissionDeadline(driver, pending, detail)) return false;
     // Say why it waits; Unschedulable and ImagePullBackOff are what users
     // look for.
     status().reason = pending;
     status().error_message = driver.pending_message;
-    RequeueAt(deadline);
     return true;
+  }
+
+  // Fails the submission once timeouts.submission has passed since it, with
+  // `reason` (SubmissionTimeout when empty) and `detail`; otherwise
+  // requeues at the deadline.
+  bool WithinSubmissionDeadline(const PodView& driver, const std::string& reason,
+                                const std::string& detail) {
+    const TimePoint since = status().last_submission_attempt_time.value_or(o_.now);
+    const TimePoint deadline = since + spec().timeouts.submission;
+    if (o_.now < deadline) {
+      RequeueAt(deadline);
+      return true;
+    }
+    plan_.timeouts.push_back("submission");
+    SubmissionFailedNow(reason.empty() ? "SubmissionTimeout" : reason,
+                        "driver pod " + driver.name + " not running after " +
+                            FormatDuration(spec().timeouts.submission) +
+                            (detail.empty() ? "" : " (" + detail + ")"));
+    return false;
+  }
+
+  // Fails the run once timeouts.maxRunDuration has passed since the driver
+  // started; otherwise requeues at the deadline.
+  bool WithinRunDeadline() {
+    const TimePoint started = status().driver_start_time.value_or(o_.now);
+    const TimePoint run_deadline = started + spec().timeouts.max_run_duration;
+    if (o_.now < run_deadline) {
+      RequeueAt(run_deadline);
+      return true;
+    }
+    plan_.timeouts.push_back("max_run_duration");
+    Fail("MaxRunDurationExceeded", "the run exceeded timeouts.maxRunDuration (" +
+                                       FormatDuration(spec().timeouts.max_run_duration) + ")");
+    return false;
   }
 
   void SubmissionFailedNow(std::string reason, std::string message) {
@@ -328,20 +359,14 @@ class Decider {
     status().error_message.clear();
     const TimePoint started = status().driver_start_time.value_or(o_.now);
     const TimePoint ready_deadline = started + spec().timeouts.driver_ready;
-    const TimePoint run_deadline = started + spec().timeouts.max_run_duration;
     if (!driver.ready && o_.now >= ready_deadline) {
+      plan_.timeouts.push_back("driver_ready");
       Fail("DriverNotReady", "the driver did not become ready within " +
                                  FormatDuration(spec().timeouts.driver_ready));
       return false;
     }
-    if (o_.now >= run_deadline) {
-      Fail("MaxRunDurationExceeded",
-           "the run exceeded timeouts.maxRunDuration (" +
-               FormatDuration(spec().timeouts.max_run_duration) + ")");
-      return false;
-    }
+    if (!WithinRunDeadline()) return false;
     if (!driver.ready) RequeueAt(ready_deadline);
-    RequeueAt(run_deadline);
     return true;
   }
 
@@ -420,6 +445,7 @@ class Decider {
           continue;
         }
         if (!pod.assumed && pod.created && o_.now >= *pod.created + spec().timeouts.executor_start) {
+          plan_.timeouts.push_back("executor_start");
           RecordFailure(id, pod.name, pod.uid,
                         pod.pending_reason.empty() ? "ExecutorStartTimeout" : pod.pending_reason,
                         "not running after " + FormatDuration(spec().timeouts.executor_start) + detail,
@@ -517,7 +543,11 @@ class Decider {
   }
 
   void Succeeding() {
-    if (!StopRun()) return;
+    // The driver's success decides the run: executors still running are
+    // told to stop (Terminal keeps at it until they are gone), but the app
+    // does not wait for their pods to end, which takes the kubelet a second
+    // or two. A rerun waits for them in PENDING_RERUN.
+    StopRun();
     if (spec().restart_policy.type == RestartType::kAlways) {
       return PendingRerunNow(kRerunAlways, "the run completed; restartPolicy is Always");
     }
@@ -589,7 +619,8 @@ class Decider {
       RequeueAfter(kCleanupPoll);
       return;
     }
-    // A new spec gets a fresh budget of retries.
+    // A new spec gets a fresh budget of retries; the submission id stays
+    // unique through the generation in it.
     status().submission_attempts = 0;
     status().execution_attempts = 0;
     Submit();
@@ -622,11 +653,15 @@ class Decider {
 
   void Terminal() {
     // Anything still running belongs to no run any more.
+    bool running = false;
     for (const PodView& pod : o_.pods) {
+      running |= !pod.IsTerminal();
       if (!pod.IsTerminal() || (pod.role == kExecutorRole && spec().executor.delete_on_termination)) {
         DeletePod(pod);
       }
     }
+    CountExecutors();
+    if (running) RequeueAfter(kCleanupPoll);
     Ttl();
   }
 

@@ -29,7 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "operator/controller/app_status.h"
 #include "operator/controller/pod_view.h"
 #include "operator/controller/resources.h"
@@ -98,6 +98,9 @@ struct Plan {
   // For metrics: this plan submits a run / sees its driver start running.
   bool submits = false;
   bool driver_started = false;
+  // For metrics: each timeout this plan acts on ("submission",
+  // "driver_ready", "executor_start", "max_run_duration").
+  std::vector<std::string> timeouts;
 };
 
 Plan Decide(const Observed& observed);

@@ -14,6 +14,7 @@
 // Thread-safety: constants and pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -53,10 +54,12 @@ inline std::string DriverPodName(std::string_view app) { return std::string(app)
 inline std::string ExecutorPodName(std::string_view app, int id) {
   return std::string(app) + "-exec-" + std::to_string(id);
 }
-// The run's identity, deterministic from the application's uid and the
-// submission number, so a run re-decided after a crash keeps its id.
-inline std::string SubmissionId(std::string_view uid, int submission) {
-  return std::string(uid) + "-" + std::to_string(submission);
+// The run's identity, deterministic from the application's uid, the spec's
+// generation and the submission number under that spec, so a run re-decided
+// after a crash keeps its id, and a run of a changed spec (whose submission
+// count starts again at 1) never shares one with a run of the old spec.
+inline std::string SubmissionId(std::string_view uid, int64_t generation, int submission) {
+  return std::string(uid) + "-" + std::to_string(generation) + "-" + std::to_string(submission);
 }
 
 }  // namespace ember::sparkapp

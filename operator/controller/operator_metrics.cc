@@ -129,6 +129,20 @@ OperatorMetrics::OperatorMetrics()
                               .Help("Runs whose submission failed (refused, or not running in time).")
                               .Register(r)
                               .Add({});
+  auto& timeouts = prometheus::BuildCounter()
+                      .Name("ember_operator_timeouts_total")
+                      .Help("Runs and executors ended by one of the spec's timeouts.")
+                      .Register(r);
+  for (const char* t : {"submission", "driver_ready", "executor_start", "max_run_duration"}) {
+    timeouts_[t] = &timeouts.Add({{"timeout", t}});
+  }
+  auto& finished = prometheus::BuildCounter()
+                      .Name("ember_operator_applications_finished_total")
+                      .Help("Applications that reached a final state, by that state.")
+                      .Register(r);
+  for (const char* state : {"COMPLETED", "FAILED", "SUBMISSION_FAILED"}) {
+    finished_[state] = &finished.Add({{"state", state}});
+  }
   submission_latency_ = &prometheus::BuildHistogram()
                              .Name("ember_operator_submission_latency_seconds")
                              .Help("From a SparkApplication's creation to its pods being created.")
@@ -244,6 +258,12 @@ void OperatorMetrics::Submitted(double latency_seconds) {
 }
 
 void OperatorMetrics::SubmissionFailed() { submission_failures_->Increment(); }
+void OperatorMetrics::Finished(const std::string& state) {
+  if (auto it = finished_.find(state); it != finished_.end()) it->second->Increment();
+}
+void OperatorMetrics::TimedOut(const std::string& timeout) {
+  if (auto it = timeouts_.find(timeout); it != timeouts_.end()) it->second->Increment();
+}
 void OperatorMetrics::Started(double latency_seconds) { start_latency_->Observe(latency_seconds); }
 void OperatorMetrics::QueueAdded() { queue_adds_->Increment(); }
 void OperatorMetrics::QueueRetried() { queue_retries_->Increment(); }

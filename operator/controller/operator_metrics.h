@@ -72,6 +72,12 @@ class OperatorMetrics : public kube::RequestObserver {
   void Reconciled(const std::string& result, double seconds);
   void Submitted(double latency_seconds);
   void SubmissionFailed();
+  // One of the spec's timeouts ended a run or an executor: "submission",
+  // "driver_ready", "executor_start" or "max_run_duration".
+  void TimedOut(const std::string& timeout);
+  // An application reached a final state: COMPLETED, FAILED or
+  // SUBMISSION_FAILED.
+  void Finished(const std::string& state);
   void Started(double latency_seconds);
   void QueueAdded();
   void QueueRetried();
@@ -90,6 +96,8 @@ class OperatorMetrics : public kube::RequestObserver {
 
   prometheus::Counter* submissions_ = nullptr;
   prometheus::Counter* submission_failures_ = nullptr;
+  std::map<std::string, prometheus::Counter*> timeouts_;  // by timeout; fixed after construction
+  std::map<std::string, prometheus::Counter*> finished_;  // by state; fixed after construction
   prometheus::Histogram* submission_latency_ = nullptr;
   prometheus::Histogram* start_latency_ = nullptr;
   std::map<std::string, prometheus::Counter*> reconciles_;  // by result; fixed after construction

@@ -362,6 +362,10 @@ Outcome Reconciler::ReconcileObject(const std::string& key, const json& app) {
   if (metrics_ != nullptr) {
     if (plan.submits) metrics_->Submitted(SecondsSince(app, o.now));
     if (plan.driver_started) metrics_->Started(SecondsSince(app, o.now));
+    for (const std::string& timeout : plan.timeouts) metrics_->TimedOut(timeout);
+    if (plan.status.state != o.status.state && IsTerminal(plan.status.state)) {
+      metrics_->Finished(std::string(StateName(plan.status.state)));
+    }
     for (const PlannedEvent& e : plan.events) {
       if (e.reason == "SparkApplicationSubmissionFailed") metrics_->SubmissionFailed();
     }

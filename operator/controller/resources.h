@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "operator/controller/spec.h"
 
 namespace ember::sparkapp {

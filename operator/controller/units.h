@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "common/duration.h"
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::sparkapp {
 

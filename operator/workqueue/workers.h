@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "operator/workqueue/workqueue.h"
 
 namespace ember::workqueue {

@@ -20,7 +20,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "operator/kube/client/client.h"
 #include "operator/kube/config/config.h"
 

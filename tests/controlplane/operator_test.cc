@@ -165,7 +165,7 @@ TEST_F(OperatorTest, EveryFieldReachesTheObjects) {
     EXPECT_TRUE(owned_by_app(*pod));
     EXPECT_EQ((*pod)["metadata"]["labels"]["ember.dev/app-name"], "every");
     EXPECT_EQ((*pod)["metadata"]["labels"]["ember.dev/role"], is_driver ? "driver" : "executor");
-    EXPECT_EQ((*pod)["metadata"]["labels"]["ember.dev/submission-id"], uid + "-1");
+    EXPECT_EQ((*pod)["metadata"]["labels"]["ember.dev/submission-id"], uid + "-1-1");
     EXPECT_EQ((*pod)["metadata"]["labels"]["team"], "analytics");
     EXPECT_EQ((*pod)["metadata"]["annotations"]["prometheus.io/port"], "9095");
     EXPECT_EQ(c["image"], is_driver ? "ember-driver:every" : "ember-executor:every");
@@ -173,7 +173,7 @@ TEST_F(OperatorTest, EveryFieldReachesTheObjects) {
     EXPECT_EQ(c["command"][0], is_driver ? "ember-driver" : "ember-executor");
     EXPECT_EQ(c["resources"]["requests"]["memory"], is_driver ? "640Mi" : "2304Mi");
     EXPECT_EQ(c["resources"]["limits"]["memory"], c["resources"]["requests"]["memory"]);
-    EXPECT_EQ(c["resources"]["requests"]["cpu"], is_driver ? "500m" : "2");
+    EXPECT_EQ(c["resources"]["requests"]["cpu"], is_driver ? "500m" : "1500m");
     EXPECT_EQ(c["resources"]["limits"]["cpu"], is_driver ? "1" : "2");
     EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"], true);
     EXPECT_EQ(c["securityContext"]["runAsUser"], 10001);
@@ -264,6 +264,10 @@ TEST_F(OperatorTest, RunToCompletion) {
   EXPECT_NE(metrics.find("ember_operator_applications{state=\"COMPLETED\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("ember_operator_submissions_total 1"), std::string::npos);
   EXPECT_NE(metrics.find("ember_operator_start_latency_seconds_count 1"), std::string::npos);
+  EXPECT_NE(metrics.find("ember_operator_applications_finished_total{state=\"COMPLETED\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ember_operator_applications_finished_total{state=\"FAILED\"} 0"), std::string::npos)
+      << metrics;
 }
 
 TEST_F(OperatorTest, FailedDriverIsRetriedAfterItsIntervalThenFails) {
@@ -287,7 +291,7 @@ TEST_F(OperatorTest, FailedDriverIsRetriedAfterItsIntervalThenFails) {
   }));
   const json second_driver = Get(resources::Pods(), "retry-driver");
   EXPECT_EQ(second_driver["metadata"]["labels"]["ember.dev/submission-id"],
-            StringAt(ObjectAt(*rerun, "metadata"), "uid") + "-2");
+            StringAt(ObjectAt(*rerun, "metadata"), "uid") + "-1-2");
   const auto failed_at = ParseTime(StringAt(ObjectAt(Status(*rerun), "applicationState"), "lastTransitionTime"));
   const auto recreated_at = ParseTime(StringAt(second_driver["metadata"], "creationTimestamp"));
   ASSERT_TRUE(failed_at && recreated_at);
@@ -340,7 +344,7 @@ TEST_F(OperatorTest, DeletedExecutorIsReplaced) {
 }
 
 TEST_F(OperatorTest, SubmissionTimeoutReportsTheImagePullReason) {
-  StartOperator();
+  OperatorProcess& op = StartOperator();
   Create("pull", {{"timeouts", {{"submission", "3s"}}}});
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "pull", "SUBMITTED"));
   kubelet_->Waiting("pull-driver", "ImagePullBackOff", "Back-off pulling image \"ember-driver:test\"");
@@ -354,6 +358,11 @@ TEST_F(OperatorTest, SubmissionTimeoutReportsTheImagePullReason) {
   EXPECT_NE(Status(*failed)["applicationState"]["errorMessage"].get<std::string>().find("not running after 3s"),
             std::string::npos);
   EXPECT_TRUE(WaitForPods(client_.get(), ns_, "pull", [](const auto& pods) { return pods.empty(); }));
+  const std::string metrics = op.Metrics();
+  EXPECT_NE(metrics.find("ember_operator_timeouts_total{timeout=\"submission\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("ember_operator_applications_finished_total{state=\"SUBMISSION_FAILED\"} 1"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(OperatorTest, ImageThatIsNeverPulledFailsTheSubmissionAtOnce) {
@@ -378,15 +387,24 @@ TEST_F(OperatorTest, UnschedulableDriverFailsItsSubmissionWithTheSchedulersMessa
             std::string::npos);
 }
 
-TEST_F(OperatorTest, SubmissionFailureIsRetried) {
+TEST_F(OperatorTest, SubmissionFailureIsRetriedAfterItsInterval) {
   StartOperator();
   Create("subretry", {{"timeouts", {{"submission", "2s"}}},
                       {"restartPolicy", {{"type", "OnFailure"}, {"onSubmissionFailureRetries", 1},
-                                         {"onSubmissionFailureRetryInterval", 1}}}});
+                                         {"onSubmissionFailureRetryInterval", 4}}}});
+  ASSERT_TRUE(WaitForState(client_.get(), ns_, "subretry", "SUBMITTED"));
+  const json first_driver = Get(resources::Pods(), "subretry-driver");
   auto twice = WaitForApp(client_.get(), ns_, "subretry", [](const json& a) {
     return IntAt(ObjectAt(a, "status"), "submissionAttempts", 0) == 2 && StateOf(a) == "SUBMITTED";
   });
   ASSERT_TRUE(twice);
+  const json second_driver = Get(resources::Pods(), "subretry-driver");
+  ASSERT_NE(second_driver["metadata"]["uid"], first_driver["metadata"]["uid"]);
+  const auto first_at = ParseTime(StringAt(first_driver["metadata"], "creationTimestamp"));
+  const auto second_at = ParseTime(StringAt(second_driver["metadata"], "creationTimestamp"));
+  ASSERT_TRUE(first_at && second_at);
+  // 2 s of submission timeout, then 4 s of interval, at 1 s resolution.
+  EXPECT_GE(*second_at - *first_at, seconds(5)) << "the retry did not wait its interval";
   auto failed = WaitForState(client_.get(), ns_, "subretry", "SUBMISSION_FAILED");
   ASSERT_TRUE(failed);
   EXPECT_EQ(Status(*failed)["applicationState"]["reason"], "SubmissionTimeout");
@@ -465,6 +483,72 @@ TEST_F(OperatorTest, SpecChangeOfARunningApplicationRerunsItWithTheNewSpec) {
   EXPECT_EQ(Status(*rerun)["observedGeneration"], 2);
   const auto reasons = EventReasons(client_.get(), ns_, "change");
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "SparkApplicationInvalidated"), reasons.end());
+}
+
+TEST_F(OperatorTest, SpecChangeOfACompletedApplicationStartsANewSubmission) {
+  StartOperator();
+  const json created = Create("again");
+  const std::string uid = StringAt(ObjectAt(created, "metadata"), "uid");
+  RunPods("again", 1);
+  kubelet_->Exit("again-exec-1", 0);
+  kubelet_->Exit("again-driver", 0);
+  ASSERT_TRUE(WaitForState(client_.get(), ns_, "again", "COMPLETED"));
+  Patch("again", {{"arguments", {"7"}}});
+  ASSERT_TRUE(WaitForPods(client_.get(), ns_, "again", [&](const auto& pods) {
+    for (const json& p : pods) {
+      if (p["metadata"]["name"] == "again-driver" && p["spec"]["containers"][0]["args"].back() == "7") return true;
+    }
+    return false;
+  })) << "the completed run's driver is replaced by one with the new spec";
+  auto rerun = WaitForState(client_.get(), ns_, "again", "SUBMITTED");
+  ASSERT_TRUE(rerun);
+  EXPECT_EQ(Status(*rerun)["submissionID"], uid + "-2-1") << "a new submission, under generation 2";
+  EXPECT_FALSE(Status(*rerun).contains("terminationTime")) << Status(*rerun).dump();
+  for (const json& p : PodsOf(client_.get(), ns_, "again")) {
+    EXPECT_EQ(p["metadata"]["labels"]["ember.dev/submission-id"], uid + "-2-1") << p["metadata"]["name"];
+  }
+  RunPods("again", 1);
+  kubelet_->Exit("again-driver", 0);
+  EXPECT_TRUE(WaitForState(client_.get(), ns_, "again", "COMPLETED"));
+}
+
+TEST_F(OperatorTest, RestartAlwaysRerunsACompletedRun) {
+  StartOperator();
+  Create("always", {{"restartPolicy", {{"type", "Always"}, {"onFailureRetryInterval", 1}}}});
+  RunPods("always", 1);
+  const json first_driver = Get(resources::Pods(), "always-driver");
+  kubelet_->Exit("always-exec-1", 0);
+  kubelet_->Exit("always-driver", 0);
+  auto second = WaitForApp(client_.get(), ns_, "always", [](const json& a) {
+    return StateOf(a) == "SUBMITTED" && IntAt(ObjectAt(a, "status"), "submissionAttempts", 0) == 2;
+  });
+  ASSERT_TRUE(second) << "a completed run is followed by another";
+  ASSERT_TRUE(WaitForPods(client_.get(), ns_, "always", [&](const auto& pods) {
+    for (const json& p : pods) {
+      if (p["metadata"]["name"] == "always-driver" && p["metadata"]["uid"] != first_driver["metadata"]["uid"]) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  const auto reasons = EventReasons(client_.get(), ns_, "always");
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "SparkApplicationCompleted"), 0)
+      << "Always never ends in COMPLETED";
+}
+
+TEST_F(OperatorTest, ExecutorsAreKeptWhenDeleteOnTerminationIsOff) {
+  StartOperator();
+  Create("keep", {{"executor", {{"instances", 2}, {"deleteOnTermination", false}}}});
+  RunPods("keep", 2);
+  kubelet_->Exit("keep-exec-1", 0);
+  kubelet_->Exit("keep-exec-2", 0);
+  kubelet_->Exit("keep-driver", 0);
+  ASSERT_TRUE(WaitForState(client_.get(), ns_, "keep", "COMPLETED"));
+  // The Service goes at the same point the executors would; once it is gone
+  // the executors had their chance to be deleted.
+  EXPECT_TRUE(Gone(resources::Services(), "keep-driver-svc"));
+  EXPECT_EQ(PodNames(PodsOf(client_.get(), ns_, "keep")),
+            (std::vector<std::string>{"keep-driver", "keep-exec-1", "keep-exec-2"}));
 }
 
 TEST_F(OperatorTest, TimeToLiveDeletesAFinishedApplication) {
@@ -570,6 +654,23 @@ TEST_F(OperatorTest, OnlyTheLeaderWritesAndTheOtherTakesOver) {
   ASSERT_TRUE(Eventually([&] { return second.Metrics().find("ember_operator_is_leader 1") != std::string::npos; }));
   Create("two");
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "two", "SUBMITTED"));
+}
+
+// What Kubernetes sends to a pod being stopped: the operator exits 0 and
+// hands its lease back, so a standby need not wait for it to expire.
+TEST_F(OperatorTest, SigtermEndsTheOperatorCleanlyAndReleasesItsLease) {
+  OperatorProcess& op = StartOperator();
+  ASSERT_TRUE(Eventually([&] { return op.Metrics().find("ember_operator_is_leader 1") != std::string::npos; }));
+  auto held = client_->Get(resources::Leases(), ns_, "ember-operator");
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  ASSERT_FALSE(StringAt(ObjectAt(*held, "spec"), "holderIdentity").empty());
+  op.process().Signal(SIGTERM);
+  const ember::testing::ProcessResult exited = op.process().Wait(seconds(30));
+  EXPECT_TRUE(exited.Exited(0)) << exited.Describe() << "\n" << op.process().Stderr();
+  auto released = client_->Get(resources::Leases(), ns_, "ember-operator");
+  ASSERT_TRUE(released.ok()) << released.status().ToString();
+  EXPECT_EQ(StringAt(ObjectAt(*released, "spec"), "holderIdentity"), "") << released->dump();
+  EXPECT_NE(op.process().Stderr().find("released lease"), std::string::npos) << op.process().Stderr();
 }
 
 }  // namespace

@@ -384,20 +384,51 @@ ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_v
                                   std::stop_token stop) {
   Result<HttpRequest> built = Guarded([&] { return BuildWatch(gvr, ns, options); });
   if (!built.ok()) return built.status();
-  const HttpRequest& request = *built;
+  WatchEventDecoder decoder;
+  std::vector<WatchEvent> events;
+  std::optional<ApiError> failed;
+  ApiResult<WatchEnd> end = Stream(
+      *built, std::chrono::seconds(options.timeout_seconds + options.silence_margin_seconds),
+      [&](std::string_view data) {
+        events.clear();
+        Status fed = decoder.Feed(data, &events);
+        for (auto& event : events) {
+          if (event.type == WatchEventType::kError) {
+            failed = ApiErrorFromStatusObject(event.object);
+            return false;
+          }
+          if (!on_event(std::move(event))) return false;
+        }
+        // Events decoded before the corrupt line were good and were delivered.
+        if (!fed.ok()) {
+          failed = DecodeError(fed.message());
+          return false;
+        }
+        return true;
+      },
+      stop);
+  if (failed) return *failed;
+  if (!end.ok()) return end;
+  if (*end == WatchEnd::kServerClosed) {
+    Status finished = decoder.Finish();
+    if (!finished.ok()) return DecodeError(finished.message());
+  }
+  return end;
+}
+
+ApiResult<WatchEnd> Client::Stream(const HttpRequest& request, std::chrono::seconds silence,
+                                   const StreamCallback& on_data, std::stop_token stop) {
   pplx::cancellation_token_source cancel;
   std::stop_callback on_stop(stop, [&cancel] { cancel.cancel(); });
   try {
     // A client of its own: its inactivity timeout is the silence detector,
     // and it must not be the short per-request one.
-    http_client::http_client watch_http(
-        web::uri(impl_->config.server),
-        HttpConfig(impl_->config,
-                   std::chrono::seconds(options.timeout_seconds + options.silence_margin_seconds)));
-    // Every way out of here (the callback stopping, an ERROR event, a decode
-    // error, an exception) must close the connection: otherwise the server
-    // keeps streaming into a response nobody reads, until timeoutSeconds.
-    // Declared after the client, so it cancels before the client goes away.
+    http_client::http_client stream_http(web::uri(impl_->config.server),
+                                         HttpConfig(impl_->config, silence));
+    // Every way out of here (the callback stopping, an exception) must close
+    // the connection: otherwise the server keeps streaming into a response
+    // nobody reads. Declared after the client, so it cancels before the
+    // client goes away.
     struct CancelOnExit {
       pplx::cancellation_token_source& source;
       ~CancelOnExit() { source.cancel(); }
@@ -407,7 +438,7 @@ ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_v
     const auto started = std::chrono::steady_clock::now();
     http::http_response response;
     try {
-      response = watch_http.request(*prepared, cancel.get_token()).get();
+      response = stream_http.request(*prepared, cancel.get_token()).get();
     } catch (...) {
       impl_->Observe(request, 0, started);
       throw;
@@ -420,37 +451,22 @@ ApiResult<WatchEnd> Client::Watch(const GroupVersionResource& gvr, std::string_v
     }
     auto buffer = response.body().streambuf();
     std::vector<char> chunk(kWatchReadBytes);
-    WatchEventDecoder decoder;
-    std::vector<WatchEvent> events;
     while (true) {
       if (stop.stop_requested()) return WatchEnd::kCancelled;
       // Block for the first byte, then take whatever else has arrived: this
-      // yields events as soon as their chunk lands, without a read per byte.
+      // yields data as soon as its chunk lands, without a read per byte.
       size_t n = buffer.getn(reinterpret_cast<uint8_t*>(chunk.data()), 1).get();
-      if (n == 0) {
-        Status finished = decoder.Finish();
-        if (!finished.ok()) return DecodeError(finished.message());
-        return WatchEnd::kServerClosed;
-      }
+      if (n == 0) return WatchEnd::kServerClosed;
       size_t available = std::min(buffer.in_avail(), chunk.size() - 1);
       if (available > 0) {
         // Already buffered, so this completes without waiting.
         n += buffer.getn(reinterpret_cast<uint8_t*>(chunk.data()) + 1, available).get();
       }
-      events.clear();
-      Status fed = decoder.Feed(std::string_view(chunk.data(), n), &events);
-      for (auto& event : events) {
-        if (event.type == WatchEventType::kError) {
-          return ApiErrorFromStatusObject(event.object);
-        }
-        if (!on_event(std::move(event))) return WatchEnd::kStoppedByCaller;
-      }
-      // Events decoded before the corrupt line were good and were delivered.
-      if (!fed.ok()) return DecodeError(fed.message());
+      if (!on_data(std::string_view(chunk.data(), n))) return WatchEnd::kStoppedByCaller;
     }
   } catch (...) {
     if (stop.stop_requested()) return WatchEnd::kCancelled;
-    return TransportError("watch " + request.path + ": " +
+    return TransportError(request.method + " " + request.path + ": " +
                           ExceptionMessage(std::current_exception()));
   }
 }

@@ -38,7 +38,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/status.h"
+#include "ember/status.h"
 #include "operator/kube/config/config.h"
 #include "operator/kube/core/api_error.h"
 #include "operator/kube/core/resource.h"
@@ -159,6 +159,16 @@ class Client {
   ApiResult<WatchEnd> Watch(const GroupVersionResource& gvr, std::string_view ns,
                             const WatchOptions& options, const WatchCallback& on_event,
                             std::stop_token stop = {});
+
+  // Sends a GET whose body is a stream of something other than watch events
+  // (a pod's log with follow=true) and passes each piece to `on_data` as it
+  // arrives, until the server ends the body (kServerClosed), on_data returns
+  // false (kStoppedByCaller) or `stop` fires (kCancelled). A stream silent
+  // for `silence` counts as dead (a transport error). Not retried: a retry
+  // would repeat what was already passed on.
+  using StreamCallback = std::function<bool(std::string_view)>;
+  ApiResult<WatchEnd> Stream(const HttpRequest& request, std::chrono::seconds silence,
+                             const StreamCallback& on_data, std::stop_token stop = {});
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::kube {
 

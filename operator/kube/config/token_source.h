@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::kube {
 

@@ -28,7 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/status.h"
+#include "ember/status.h"
 
 namespace ember::kube {
 
