@@ -6,7 +6,7 @@ JOBS ?= 2
 SANITIZE ?= OFF
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test unit-test demo bench controlplane-build clean format
+.PHONY: all deps configure build test unit-test demo bench controlplane-build images e2e clean format
 
 all: build
 
@@ -19,12 +19,28 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# kube-apiserver and etcd for the control-plane tests, built once and cached
-# under ~/.cache/ember.
+# kube-apiserver and etcd for the control-plane tests, helm for the chart
+# test and the prometheus-operator's CRDs it validates against, built once
+# and cached under ~/.cache/ember.
 controlplane-build:
 	@bash hack/controlplane.sh build
+	@bash hack/helm.sh build >/dev/null
+	@bash hack/monitoring-crds.sh build >/dev/null
 
-test: build controlplane-build
+# ember-driver, ember-executor, ember-operator and ember-sdk, tagged with the
+# version and latest; the base images are made locally when none can be
+# pulled.
+images:
+	@bash hack/images.sh
+
+# A real single-node cluster (kubelet, containerd, CNI, CoreDNS) built here,
+# the chart installed on it, and every end-to-end scenario: docs/e2e.md.
+# E2E_ARGS names scenarios to run only those.
+E2E_ARGS ?=
+e2e: deps controlplane-build images
+	@bash hack/e2e-local.sh $(E2E_ARGS)
+
+test: build controlplane-build images
 	@bash hack/run-tests.sh $(BUILD_DIR) $(CTEST_ARGS)
 
 unit-test: build

@@ -3,6 +3,7 @@
 # tests and for developers who want a local API server for kubectl.
 #
 #   hack/controlplane.sh build              build and cache the binaries only
+#   hack/controlplane.sh build-node         also build kubelet, kube-proxy, kube-controller-manager, kube-scheduler
 #   hack/controlplane.sh up                 start etcd and kube-apiserver, wait for /readyz
 #   hack/controlplane.sh down               stop both; leaves no process behind
 #   hack/controlplane.sh env                print `export KUBECONFIG=...`
@@ -13,6 +14,12 @@
 # cached under ~/.cache/ember/controlplane, so only the first run pays for
 # the build. Runtime state (certificates, etcd data, logs, pids, kubeconfig)
 # lives in <repo>/.cache/controlplane.
+#
+# With EMBER_CONTROLPLANE_NODE_IP set (hack/cluster.sh does), the API server
+# is started for a real node instead of for envtest-style tests: it listens on
+# that address too, authorizes kubelets with the Node authorizer and
+# NodeRestriction, talks to kubelets with a client certificate, and gives pods
+# service-account tokens.
 set -euo pipefail
 
 K8S_VERSION=${EMBER_K8S_VERSION:-v1.34.2}
@@ -22,6 +29,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${EMBER_CACHE_DIR:-$HOME/.cache/ember}/controlplane
 state=${EMBER_CONTROLPLANE_DIR:-$repo/.cache/controlplane}
 k8s_bin=$cache/kubernetes-$K8S_VERSION/bin
+node_ip=${EMBER_CONTROLPLANE_NODE_IP:-}
 etcd_bin=$cache/etcd-$ETCD_VERSION/bin
 
 log() { echo "controlplane: $*" >&2; }
@@ -40,34 +48,50 @@ need_go() {
 
 # Go refuses `go install` of a module whose go.mod has replace directives, and
 # k8s.io/kubernetes replaces every staging module with a local path. A wrapper
-# module of our own pins each staging module to its published v0.x tag.
-build_kubernetes() {
-  [[ -x $k8s_bin/kube-apiserver ]] && return 0
-  need_go
+# module of our own pins each staging module to its published v0.x tag. All
+# commands share it and the Go build cache, so the node's binaries (kubelet,
+# kube-controller-manager, kube-scheduler) reuse what kube-apiserver compiled.
+k8s_wrapper() {
   local src=$cache/src/kubernetes-$K8S_VERSION
-  rm -rf "$src" && mkdir -p "$src" "$k8s_bin"
-  log "building kube-apiserver $K8S_VERSION (first run only; takes several minutes)"
+  if [[ ! -f $src/go.mod ]]; then
+    rm -rf "$src" && mkdir -p "$src"
+    (
+      cd "$src"
+      local gomod staging minor
+      gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
+      [[ -f $gomod ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the module proxy"
+      staging=$(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$gomod")
+      [[ -n $staging ]] || die "no staging modules found in $gomod"
+      minor=${K8S_VERSION#v1.}
+      {
+        echo "module ember.local/kubernetes-tools"
+        echo
+        echo "go 1.24"
+        echo
+        echo "require k8s.io/kubernetes $K8S_VERSION"
+        echo
+        echo "replace ("
+        for m in $staging; do echo "  $m => $m v0.$minor"; done
+        echo ")"
+      } > go.mod.tmp
+      mv go.mod.tmp go.mod
+    )
+  fi
+  echo "$src"
+}
+
+build_k8s_cmd() { # NAME
+  local name=$1
+  [[ -x $k8s_bin/$name ]] && return 0
+  need_go
+  mkdir -p "$k8s_bin"
+  log "building $name $K8S_VERSION (first run only; takes minutes)"
+  local src
+  src=$(k8s_wrapper)
   (
     cd "$src"
-    local gomod staging minor
-    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')
-    [[ -f $gomod ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the module proxy"
-    staging=$(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\1#p' "$gomod")
-    [[ -n $staging ]] || die "no staging modules found in $gomod"
-    minor=${K8S_VERSION#v1.}
-    {
-      echo "module ember.local/kubernetes-tools"
-      echo
-      echo "go 1.24"
-      echo
-      echo "require k8s.io/kubernetes $K8S_VERSION"
-      echo
-      echo "replace ("
-      for m in $staging; do echo "  $m => $m v0.$minor"; done
-      echo ")"
-    } > go.mod
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION"
-    local commit date ldflags
+    go get "k8s.io/kubernetes/cmd/$name@$K8S_VERSION"
+    local commit date ldflags minor=${K8S_VERSION#v1.}
     commit=$(printf '%040d' 0)
     date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     ldflags="-s -w"
@@ -76,10 +100,12 @@ build_kubernetes() {
       ldflags+=" -X $pkg.gitCommit=$commit -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
     done
     go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldflags" \
-      -o "$k8s_bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-    mv "$k8s_bin/kube-apiserver.tmp" "$k8s_bin/kube-apiserver"
+      -o "$k8s_bin/$name.tmp" "k8s.io/kubernetes/cmd/$name"
+    mv "$k8s_bin/$name.tmp" "$k8s_bin/$name"
   )
 }
+
+build_kubernetes() { build_k8s_cmd kube-apiserver; }
 
 # etcd's server module has replace directives too; a wrapper that requires it
 # at a release tag resolves its sibling modules from their published tags.
@@ -122,13 +148,19 @@ gen_certs() {
         -keyout "$ca.key" -out "$ca.crt" 2>/dev/null
     done
     "${ossl[@]}" req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout apiserver.key -out apiserver.csr 2>/dev/null
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.0.1\nextendedKeyUsage=serverAuth\n' > apiserver.ext
+    printf 'subjectAltName=DNS:localhost,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.0.0.1%s\nextendedKeyUsage=serverAuth\n' \
+      "${node_ip:+,IP:$node_ip}" > apiserver.ext
     "${ossl[@]}" x509 -req -in apiserver.csr -CA serving-ca.crt -CAkey serving-ca.key -CAcreateserial \
       -days 3650 -extfile apiserver.ext -out apiserver.crt 2>/dev/null
     "${ossl[@]}" req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=admin" -keyout admin.key -out admin.csr 2>/dev/null
     printf 'extendedKeyUsage=clientAuth\n' > admin.ext
     "${ossl[@]}" x509 -req -in admin.csr -CA client-ca.crt -CAkey client-ca.key -CAcreateserial \
       -days 3650 -extfile admin.ext -out admin.crt 2>/dev/null
+    # The API server's identity towards kubelets (logs, exec, port-forward).
+    "${ossl[@]}" req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=ember-apiserver-kubelet-client" \
+      -keyout kubelet-client.key -out kubelet-client.csr 2>/dev/null
+    "${ossl[@]}" x509 -req -in kubelet-client.csr -CA client-ca.crt -CAkey client-ca.key -CAcreateserial \
+      -days 3650 -extfile admin.ext -out kubelet-client.crt 2>/dev/null
     "${ossl[@]}" genrsa -out sa.key 2048 2>/dev/null
     "${ossl[@]}" rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     rm -f ./*.csr ./*.ext
@@ -179,18 +211,23 @@ start_apiserver() {
   [[ -f $state/apiserver.port ]] || free_port > "$state/apiserver.port"
   port=$(cat "$state/apiserver.port")
   etcd_port=$(cat "$state/etcd.port")
+  local mode=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --authorization-mode RBAC
+    --disable-admission-plugins ServiceAccount)
+  if [[ -n $node_ip ]]; then
+    mode=(--bind-address 0.0.0.0 --advertise-address "$node_ip" --authorization-mode Node,RBAC
+      --enable-admission-plugins NodeRestriction
+      --kubelet-client-certificate "$pki/kubelet-client.crt" --kubelet-client-key "$pki/kubelet-client.key"
+      --kubelet-preferred-address-types InternalIP,Hostname)
+  fi
   setsid "$k8s_bin/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$port" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" --secure-port "$port" "${mode[@]}" \
     --cert-dir "$state/apiserver-certs" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/client-ca.crt" \
-    --authorization-mode RBAC \
     --service-account-issuer "https://127.0.0.1:$port/" \
     --service-account-key-file "$pki/sa.pub" \
     --service-account-signing-key-file "$pki/sa.key" \
     --service-cluster-ip-range 10.0.0.0/24 --allow-privileged=true \
-    --disable-admission-plugins ServiceAccount \
     >"$state/apiserver.log" 2>&1 </dev/null &
   echo $! > "$state/apiserver.pid"
   wait_ready
@@ -274,6 +311,11 @@ cmd_down() {
 
 case "${1:-}" in
   build) build_etcd; build_kubernetes ;;
+  build-node)
+    build_etcd
+    for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do build_k8s_cmd "$c"; done
+    ;;
+  bin-dir) echo "$k8s_bin" ;;
   up) cmd_up ;;
   down) cmd_down ;;
   env) echo "export KUBECONFIG=$(kubeconfig_path)" ;;
@@ -283,5 +325,5 @@ case "${1:-}" in
     ;;
   status) readyz ;;
   etcd-url) echo "http://127.0.0.1:$(cat "$state/etcd.port")" ;;
-  *) echo "usage: $0 build|up|down|env|restart-apiserver|status|etcd-url" >&2; exit 2 ;;
+  *) echo "usage: $0 build|build-node|bin-dir|up|down|env|restart-apiserver|status|etcd-url" >&2; exit 2 ;;
 esac

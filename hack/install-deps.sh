@@ -12,8 +12,10 @@ packages=(
   prometheus-cpp-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  procps psmisc
+  procps psmisc python3
   clang-format
+  prometheus
+  containerd runc iptables iproute2 bind9-dnsutils
 )
 
 missing=()
