@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 version=$(sed -n 's/^project(ember VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ember-e2e-local.XXXXXX")
+export EMBER_E2E_ERROR_FILE=$work/error
+step=setup
 log() { echo "e2e-local: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -63,11 +65,16 @@ finish() {
       log "down left no process, mount, link, iptables rule, sysctl, cgroup or container behind"
     fi
   fi
+  # Last, so that it is in the tail CI keeps.
+  if ((rc != 0)); then
+    log "FAILED in $step: $(cat "$work/error" 2>/dev/null || echo "exit $rc (output above)")"
+  fi
   rm -rf "$work"
   exit "$rc"
 }
 trap finish EXIT
 cluster_up=true
+step="hack/cluster.sh up"
 bash hack/cluster.sh up
 eval "$(bash hack/cluster.sh env)"
 PROMETHEUS=$(bash hack/cluster.sh prometheus)
@@ -89,13 +96,17 @@ spec:
   hostPath: {path: $data, type: Directory}
 EOF2
 
+step="hack/e2e.sh"
 if (($# > 0)); then
   bash hack/e2e.sh "$@"
 else
   bash hack/e2e.sh install spark-pi submit wordcount executor-deleted driver-deleted operator-deleted \
     bad-image unschedulable security load monitoring
+  step="bench/e2e.sh"
   bash bench/e2e.sh
+  step="hack/e2e.sh uninstall"
   bash hack/e2e.sh uninstall
 fi
+step="clean-up"
 kubectl delete pv e2e-wordcount-data --wait=false >/dev/null
 rm -rf "$data"

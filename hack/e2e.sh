@@ -47,12 +47,38 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A command that fails outside a check says where, rather than ending the
+# run without a word.
+set -E
+trap 'die "\"$BASH_COMMAND\" failed (hack/e2e.sh line $LINENO)"' ERR
 
 log() { echo "e2e: $*" >&2; }
+current_scenario=""
+# CI keeps only the tail of a run's output, so the state of the cluster
+# comes first and the error last; $EMBER_E2E_ERROR_FILE, when set, receives
+# the error for the caller to print after its own clean-up.
 die() {
-  log "error: $*"
-  kubectl get sparkapp,pods -A -o wide >&2 || true
+  {
+    kubectl get sparkapp,pods -A -o wide || true
+    echo "--- warning events"
+    kubectl get events -A --field-selector type=Warning --sort-by=.lastTimestamp 2>/dev/null | tail -15 || true
+    operator_report
+  } >&2
+  log "error in scenario '${current_scenario:-setup}': $*"
+  [[ -z ${EMBER_E2E_ERROR_FILE:-} ]] || echo "scenario '${current_scenario:-setup}': $*" > "$EMBER_E2E_ERROR_FILE"
   exit 1
+}
+# Restarts of the operator, and why its previous container ended.
+operator_report() {
+  local pod
+  for pod in $(kubectl -n "$ns" get pods -l app.kubernetes.io/name=ember-operator -o name 2>/dev/null); do
+    local restarts
+    restarts=$(kubectl -n "$ns" get "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+    [[ ${restarts:-0} != 0 ]] || continue
+    echo "--- $pod restarted $restarts times; last end: $(kubectl -n "$ns" get "$pod" \
+      -o jsonpath='{.status.containerStatuses[0].lastState.terminated.reason} exit {.status.containerStatuses[0].lastState.terminated.exitCode}')"
+    kubectl -n "$ns" logs "$pod" --previous 2>&1 | tail -12
+  done
 }
 k() { kubectl -n "$jobs" "$@"; }
 state_of() { k get sparkapp "$1" -o jsonpath='{.status.applicationState.state}' 2>/dev/null; }
@@ -562,7 +588,8 @@ EOF
 
 scenario_uninstall() {
   log "uninstall"
-  kubectl delete namespace "$jobs" --wait=true --timeout "$timeout" >/dev/null
+  kubectl delete namespace "$jobs" --wait=true --timeout "$timeout" >/dev/null ||
+    die "namespace $jobs was not deleted within $timeout"
   "$helm" uninstall ember-operator -n "$ns" --wait --timeout "$timeout" >/dev/null || die "helm uninstall failed"
   kubectl delete namespace "$ns" --wait=true --timeout "$timeout" >/dev/null 2>&1 || true
   log "uninstalled"
@@ -576,6 +603,8 @@ for s in "$@"; do
 done
 if [[ $1 != install ]] && ! release_installed; then scenario_install; fi
 for s in "$@"; do
+  current_scenario=$s
   "scenario_${s//-/_}"
 done
+current_scenario=""
 log "passed: $*"
