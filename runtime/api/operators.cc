@@ -1,7 +1,10 @@
-// The operators that need no user types: union, textFile, range, and the
-// file handling of saveAsTextFile.
+// The operators that need no user types: union, coalesce, textFile (with
+// and without the file's path), wholeTextFiles, range, and the file
+// handling of saveAsTextFile.
 #include <cstdio>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "common/log.h"
 #include "ember/context.h"
@@ -26,22 +29,133 @@ void RunUnion(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedC
   Fail(InvalidArgumentError("union has no partition " + std::to_string(partition)));
 }
 
-void RunTextFile(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+// Partition p of n reads parent partitions [p * N / n, (p + 1) * N / n).
+std::pair<uint32_t, uint32_t> CoalescedRange(uint32_t partition, uint32_t partitions,
+                                             uint32_t parent_partitions) {
+  const uint64_t n = partitions, parents = parent_partitions;
+  return {static_cast<uint32_t>(parents * partition / n),
+          static_cast<uint32_t>(parents * (partition + 1) / n)};
+}
+
+void RunCoalesce(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+  if (node.parent_partitions.size() != 1 || node.num_partitions == 0 ||
+      partition >= node.num_partitions) {
+    Fail(InvalidArgumentError("coalesce node " + std::to_string(node.index) +
+                              " cannot compute partition " + std::to_string(partition)));
+  }
+  auto [first, last] = CoalescedRange(partition, node.num_partitions, node.parent_partitions[0]);
+  for (uint32_t p = first; p < last; ++p) tc.RunParent(node, 0, p, out);
+}
+
+// The lines of one split, as `line` or as (file, line).
+template <bool kWithPath>
+void ReadLines(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
   auto split = textio::DecodeSplit(tc.Payload(node, partition));
   if (!split.ok()) Fail(split.status().WithContext("textFile split"));
   auto reader = textio::LineReader::Open(*split);
   if (!reader.ok()) Fail(reader.status());
-  auto& down = As<std::string>(out);
-  std::string line;
+  using Record = std::conditional_t<kWithPath, std::pair<std::string, std::string>, std::string>;
+  auto& down = As<Record>(out);
+  Record record;
+  std::string& line = [&]() -> std::string& {
+    if constexpr (kWithPath) {
+      return record.second;
+    } else {
+      return record;
+    }
+  }();
   std::string_view view;
   uint64_t records = 0;
   while ((*reader)->Next(&view)) {
+    // Each time: the consumer may have moved the path out.
+    if constexpr (kWithPath) record.first.assign(split->path);
     line.assign(view);
     if (++records % kCancelCheckEvery == 0) tc.CheckCancelled();
-    down.Push(line);
+    down.Push(record);
   }
   tc.counters().records_in += records;
   if (!(*reader)->status().ok()) Fail((*reader)->status());
+}
+
+void RunTextFile(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
+  ReadLines<false>(tc, node, partition, out);
+}
+
+void RunTextFileWithPath(TaskContext& tc, const NodeView& node, uint32_t partition,
+                         ErasedConsumer& out) {
+  ReadLines<true>(tc, node, partition, out);
+}
+
+// The fixed-length records of one split; the record length is the node's
+// capture.
+void RunBinaryRecords(TaskContext& tc, const NodeView& node, uint32_t partition,
+                      ErasedConsumer& out) {
+  auto split = textio::DecodeSplit(tc.Payload(node, partition));
+  if (!split.ok()) Fail(split.status().WithContext("binaryRecords split"));
+  auto record_bytes = DecodeFromString<uint64_t>(node.capture);
+  if (!record_bytes.ok() || *record_bytes == 0 || split->length % *record_bytes != 0) {
+    Fail(InvalidArgumentError("binaryRecords: bad record length for split of " + split->path));
+  }
+  auto where = fs::Resolve(split->path);
+  if (!where.ok()) Fail(where.status().WithContext("binaryRecords"));
+  auto file = where->fs->OpenForRead(where->path);
+  if (!file.ok()) Fail(file.status().WithContext("binaryRecords"));
+  (*file)->WillReadSequentially(split->offset);
+  auto& down = As<std::string>(out);
+  const uint64_t n = *record_bytes;
+  // About 1 MiB of whole records per read.
+  const uint64_t batch = std::max<uint64_t>(1, (uint64_t{1} << 20) / n) * n;
+  std::string buffer;
+  std::string record;
+  uint64_t records = 0;
+  for (uint64_t done = 0; done < split->length;) {
+    const uint64_t want = std::min(batch, split->length - done);
+    buffer.resize(want);
+    for (uint64_t got = 0; got < want;) {
+      auto r = (*file)->ReadAt(split->offset + done + got, buffer.data() + got, want - got);
+      if (!r.ok()) Fail(r.status().WithContext("binaryRecords: reading " + split->path));
+      if (*r == 0) {
+        Fail(DataLossError("binaryRecords: " + split->path +
+                           " ended inside a split (was it "
+                           "truncated while the job ran?)"));
+      }
+      got += *r;
+    }
+    for (uint64_t at = 0; at < want; at += n) {
+      record.assign(buffer, at, n);
+      if (++records % kCancelCheckEvery == 0) tc.CheckCancelled();
+      down.Push(record);
+    }
+    done += want;
+  }
+  tc.counters().records_in += records;
+}
+
+// (path, whole content) of each file of the partition.
+void RunWholeTextFiles(TaskContext& tc, const NodeView& node, uint32_t partition,
+                       ErasedConsumer& out) {
+  auto files = DecodeFromString<std::vector<std::string>>(tc.Payload(node, partition));
+  if (!files.ok()) Fail(files.status().WithContext("wholeTextFiles: bad file list"));
+  auto& down = As<std::pair<std::string, std::string>>(out);
+  for (std::string& path : *files) {
+    tc.CheckCancelled();
+    auto where = fs::Resolve(path);
+    if (!where.ok()) Fail(where.status().WithContext("wholeTextFiles"));
+    auto file = where->fs->OpenForRead(where->path);
+    if (!file.ok()) Fail(file.status().WithContext("wholeTextFiles"));
+    std::pair<std::string, std::string> record(std::move(path), std::string());
+    constexpr size_t kChunk = 1 << 20;
+    for (uint64_t offset = 0;;) {
+      record.second.resize(offset + kChunk);
+      auto n = (*file)->ReadAt(offset, record.second.data() + offset, kChunk);
+      if (!n.ok()) Fail(n.status().WithContext("wholeTextFiles: reading " + record.first));
+      offset += *n;
+      record.second.resize(offset);
+      if (*n == 0) break;
+    }
+    ++tc.counters().records_in;
+    down.Push(record);
+  }
 }
 
 void RunRange(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
@@ -63,8 +177,17 @@ const bool kRegistered =
     RegisterInvoker(reinterpret_cast<const void*>(&RunUnion),
                     InvokerSignature{InvokerSignature::Kind::kNode, kSameAsParents, kSameAsParents,
                                      kAnyParents}) &&
+    RegisterInvoker(
+        reinterpret_cast<const void*>(&RunCoalesce),
+        InvokerSignature{InvokerSignature::Kind::kNode, kSameAsParents, kSameAsParents, 1}) &&
     RegisterInvoker(reinterpret_cast<const void*>(&RunTextFile),
                     NodeSignature<std::string, void>::Get()) &&
+    RegisterInvoker(reinterpret_cast<const void*>(&RunTextFileWithPath),
+                    NodeSignature<std::pair<std::string, std::string>, void>::Get()) &&
+    RegisterInvoker(reinterpret_cast<const void*>(&RunBinaryRecords),
+                    NodeSignature<std::string, void>::Get()) &&
+    RegisterInvoker(reinterpret_cast<const void*>(&RunWholeTextFiles),
+                    NodeSignature<std::pair<std::string, std::string>, void>::Get()) &&
     RegisterInvoker(reinterpret_cast<const void*>(&RunRange), NodeSignature<int64_t, void>::Get());
 
 std::string PartName(uint32_t partition) {
@@ -83,8 +206,28 @@ FnRef UnionRef() {
   static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunUnion));
   return ref;
 }
+FnRef CoalesceRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunCoalesce));
+  return ref;
+}
+std::pair<uint32_t, uint32_t> CoalescedParents(uint32_t partition, uint32_t partitions,
+                                               uint32_t parent_partitions) {
+  return CoalescedRange(partition, partitions, parent_partitions);
+}
 FnRef TextFileRef() {
   static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunTextFile));
+  return ref;
+}
+FnRef TextFileWithPathRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunTextFileWithPath));
+  return ref;
+}
+FnRef BinaryRecordsRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunBinaryRecords));
+  return ref;
+}
+FnRef WholeTextFilesRef() {
+  static const FnRef ref = FnRefOf(reinterpret_cast<const void*>(&RunWholeTextFiles));
   return ref;
 }
 FnRef RangeRef() {

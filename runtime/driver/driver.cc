@@ -256,6 +256,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     so.max_fetch_failures =
         static_cast<uint32_t>(settings_.GetOr("ember.stage.maxConsecutiveAttempts", 4));
     so.metrics = metrics_.get();
+    so.on_counted_success = [this](const proto::TaskStatus& status) {
+      ApplyAccumulatorUpdates(status);
+    };
     {
       std::lock_guard<std::mutex> lock(mu_);
       scheduler_ = std::make_unique<scheduler::Scheduler>(so);
@@ -369,6 +372,12 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   uint32_t NewNodeId() override { return next_node_id_++; }
   uint32_t NewShuffleId() override { return next_shuffle_id_++; }
   uint64_t NewBroadcastId() override { return next_broadcast_id_++; }
+  uint64_t NewAccumulatorId() override { return next_accumulator_id_++; }
+  void RegisterAccumulator(uint64_t id,
+                           std::shared_ptr<internal::AccumulatorState> state) override {
+    std::lock_guard<std::mutex> lock(accumulators_mu_);
+    accumulators_[id] = std::move(state);
+  }
   std::shared_ptr<const void> LeaseShuffle(uint32_t shuffle_id) override {
     return std::make_shared<const Lease>(releaser_, true, shuffle_id);
   }
@@ -536,6 +545,43 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   }
 
  private:
+  // A counted task's additions. An update naming no accumulator of this
+  // application, or of another kind than the accumulator's, is a bad
+  // message: it is logged and dropped, and the value stays as it was.
+  void ApplyAccumulatorUpdates(const proto::TaskStatus& status) {
+    if (status.accumulator_updates_size() == 0) return;
+    std::lock_guard<std::mutex> lock(accumulators_mu_);
+    for (const proto::AccumulatorUpdate& u : status.accumulator_updates()) {
+      auto it = accumulators_.find(u.id());
+      std::shared_ptr<internal::AccumulatorState> state =
+          it == accumulators_.end() ? nullptr : it->second.lock();
+      if (state == nullptr) continue;  // dropped by the program: nobody can read it
+      internal::AccumulatorValue v;
+      v.kind = state->kind();
+      bool fits = false;
+      switch (v.kind) {
+        case internal::AccumulatorKind::kInt:
+          fits = u.value_case() == proto::AccumulatorUpdate::kIntValue;
+          v.i = u.int_value();
+          break;
+        case internal::AccumulatorKind::kUint:
+          fits = u.value_case() == proto::AccumulatorUpdate::kUintValue;
+          v.u = u.uint_value();
+          break;
+        case internal::AccumulatorKind::kDouble:
+          fits = u.value_case() == proto::AccumulatorUpdate::kDoubleValue;
+          v.d = u.double_value();
+          break;
+      }
+      if (!fits) {
+        EMBER_LOG(kWarning) << "task " << status.task_id() << " sent an update of accumulator "
+                            << u.id() << " of the wrong kind; ignored";
+        continue;
+      }
+      state->Add(v);
+    }
+  }
+
   Status StartCluster() {
     transport::DriverServerOptions so;
     so.bind_address = options_.bind_address;
@@ -725,7 +771,11 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::atomic<uint32_t> next_node_id_{0};
   std::atomic<uint32_t> next_shuffle_id_{0};
   std::atomic<uint64_t> next_broadcast_id_{1};
+  std::atomic<uint64_t> next_accumulator_id_{1};
   std::atomic<uint32_t> next_job_id_{0};
+  // Held weakly: an accumulator the program dropped takes no more updates.
+  std::mutex accumulators_mu_;
+  std::map<uint64_t, std::weak_ptr<internal::AccumulatorState>> accumulators_;
   conf::Settings settings_;
   std::shared_ptr<Releaser> releaser_ =
       std::make_shared<Releaser>([this](bool shuffle, uint64_t id) { Release(shuffle, id); });

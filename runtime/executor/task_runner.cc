@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/demangle.h"
+#include "ember/accumulator.h"
 #include "ember/function.h"
 #include "ember/operators.h"
 #include "ember/task.h"
@@ -120,9 +121,20 @@ class TaskRun final : public internal::TaskContext {
       v.parent_partitions =
           std::span<const uint32_t>(node.parent_partitions().data(), node.parent_partitions_size());
       v.num_partitions = node.num_partitions();
-      v.shuffle_id = node.shuffle_id();
+      v.shuffles = std::span<const uint32_t>(node.shuffle_ids().data(), node.shuffle_ids_size());
     }
     return Status::Ok();
+  }
+
+  static bool CountFits(int n, int want) {
+    if (want == internal::kAnyCount) return true;
+    if (want == internal::kAnyParents) return n >= 1;
+    return n == want;
+  }
+  static std::string CountName(int want) {
+    if (want == internal::kAnyCount) return "any number";
+    if (want == internal::kAnyParents) return "one or more";
+    return std::to_string(want);
   }
 
   // A node reads what its parents produce and takes as many parents as it
@@ -130,11 +142,14 @@ class TaskRun final : public internal::TaskContext {
   Status CheckNodeTypes(int i, const proto::Node& node, const internal::InvokerSignature& sig) {
     const std::string where = "node " + std::to_string(i);
     const int parents = node.parents_size();
-    if (sig.parents == internal::kAnyParents ? parents < 1 : parents != sig.parents) {
-      return InvalidArgumentError(
-          where + " has " + std::to_string(parents) + " parents; its operator takes " +
-          (sig.parents == internal::kAnyParents ? std::string("one or more")
-                                                : std::to_string(sig.parents)));
+    if (!CountFits(parents, sig.parents)) {
+      return InvalidArgumentError(where + " has " + std::to_string(parents) +
+                                  " parents; its operator takes " + CountName(sig.parents));
+    }
+    const int shuffles = node.shuffle_ids_size();
+    if (!CountFits(shuffles, sig.shuffles)) {
+      return InvalidArgumentError(where + " reads " + std::to_string(shuffles) +
+                                  " shuffles; its operator reads " + CountName(sig.shuffles));
     }
     const char* parents_make = parents > 0 ? outputs_[node.parents(0)] : nullptr;
     for (uint32_t parent : node.parents()) {
@@ -271,6 +286,7 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
   // Broadcast values this task reads outlive a RemoveBroadcast meanwhile.
   internal::BroadcastPins pins;
   TaskRun run(task, env, cancelled);
+  internal::TaskAccumulators accumulators;
   auto fail = [&](const std::string& message) {
     status.set_state(proto::TaskStatus::FAILED);
     status.set_error(message);
@@ -280,8 +296,26 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
     if (!prepared.ok()) {
       fail(prepared.message());
     } else {
-      run.Execute(status);
+      {
+        internal::TaskAccumulators::Scope scope(&accumulators);
+        run.Execute(status);
+      }
       status.set_state(proto::TaskStatus::SUCCEEDED);
+      for (const auto& [id, value] : accumulators.updates()) {
+        proto::AccumulatorUpdate* update = status.add_accumulator_updates();
+        update->set_id(id);
+        switch (value.kind) {
+          case internal::AccumulatorKind::kInt:
+            update->set_int_value(value.i);
+            break;
+          case internal::AccumulatorKind::kUint:
+            update->set_uint_value(value.u);
+            break;
+          case internal::AccumulatorKind::kDouble:
+            update->set_double_value(value.d);
+            break;
+        }
+      }
     }
   } catch (const FetchFailure& e) {
     status.set_state(proto::TaskStatus::FETCH_FAILED);

@@ -1,8 +1,8 @@
 #include "runtime/scheduler/scheduler.h"
 
 #include <algorithm>
-#include <unordered_set>
 #include <cmath>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "runtime/metrics/metrics.h"
@@ -434,6 +434,7 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
           ++s.available;
           s.locations.reset();
           outputs_of_[task.executor_id].emplace_back(stage.plan.output->shuffle_id, partition);
+          if (options_.on_counted_success) options_.on_counted_success(status);
         }
       } else {
         job.result_bytes += status.result().size();
@@ -445,6 +446,7 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
         }
         job.results.emplace_back(partition, std::move(*status.mutable_result()));
         committers_.erase(slot);
+        if (options_.on_counted_success) options_.on_counted_success(status);
       }
       stage.state[slot] = PartState::kDone;
       ++stage.done;

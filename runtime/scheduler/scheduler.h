@@ -52,8 +52,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "ember/status.h"
 #include "ember/graph.h"
+#include "ember/status.h"
 #include "runtime/proto/ember.pb.h"
 #include "runtime/scheduler/stage_plan.h"
 
@@ -101,6 +101,10 @@ class Scheduler {
     uint32_t max_prefetch_per_core = 32;
     std::chrono::microseconds queued_work_per_core{2000};
     Metrics* metrics = nullptr;
+    // Called, under the scheduler's lock, with each successful status the
+    // scheduler counts: the first success of a result partition, or one that
+    // records a map output. Where accumulator updates are applied.
+    std::function<void(const proto::TaskStatus&)> on_counted_success;
   };
 
   explicit Scheduler(Options options);
@@ -143,14 +147,16 @@ class Scheduler {
   struct ExecutorState {
     std::string address;
     uint32_t cores = 0;
-    uint32_t slots = 0;  // cores plus prefetch
+    uint32_t slots = 0;    // cores plus prefetch
     uint32_t running = 0;  // attempts sent there and not finished
     bool draining = false;
     // A launch failed: the executor is going away; nothing more goes there.
     bool unreachable = false;
     std::shared_ptr<ExecutorBackend> backend;
     std::unordered_set<uint64_t> tasks;  // attempts running there
-    uint32_t free() const { return draining || unreachable || running >= slots ? 0 : slots - running; }
+    uint32_t free() const {
+      return draining || unreachable || running >= slots ? 0 : slots - running;
+    }
     // Cores with nothing to do: these are filled before any queue.
     uint32_t idle() const { return free() == 0 || running >= cores ? 0 : cores - running; }
   };
@@ -167,17 +173,17 @@ class Scheduler {
     uint32_t id = 0;
     uint32_t attempt = 0;
     StagePlan plan;
-    std::vector<uint32_t> partitions;   // what this job computes, by slot
+    std::vector<uint32_t> partitions;                // what this job computes, by slot
     std::unordered_map<uint32_t, uint32_t> slot_of;  // partition -> slot
-    std::vector<PartState> state;       // by slot
-    std::vector<uint32_t> failures;     // by slot: failed attempts
-    std::deque<uint32_t> ready;         // slots waiting to launch (may hold stale entries)
-    std::vector<bool> queued;           // by slot: in `ready`
+    std::vector<PartState> state;                    // by slot
+    std::vector<uint32_t> failures;                  // by slot: failed attempts
+    std::deque<uint32_t> ready;  // slots waiting to launch (may hold stale entries)
+    std::vector<bool> queued;    // by slot: in `ready`
     uint32_t done = 0;
     uint32_t running = 0;
-    uint32_t fetch_failures = 0;        // distinct output losses this stage tripped over
-    std::vector<size_t> readers;        // stages that read this stage's output
-    std::vector<uint32_t> inputs;       // shuffle ids this stage reads
+    uint32_t fetch_failures = 0;                  // distinct output losses this stage tripped over
+    std::vector<size_t> readers;                  // stages that read this stage's output
+    std::vector<uint32_t> inputs;                 // shuffle ids this stage reads
     std::optional<proto::TaskDescription> shape;  // DescribeStage, built once
   };
   struct RunningTask {
@@ -188,9 +194,9 @@ class Scheduler {
     bool may_commit = false;
   };
   struct Job {
-    std::vector<Stage> stages;  // parents first; the result stage last
+    std::vector<Stage> stages;                              // parents first; the result stage last
     std::unordered_map<uint32_t, size_t> stage_of_shuffle;  // shuffle id -> writing stage
-    std::deque<std::pair<uint32_t, std::string>> results;  // to hand to the caller
+    std::deque<std::pair<uint32_t, std::string>> results;   // to hand to the caller
     internal::ResultSpec sink;
     uint64_t result_bytes = 0;
     Status failure;

@@ -31,8 +31,8 @@ StagePlan PlanStage(const std::shared_ptr<const Node>& top,
       [&](const std::shared_ptr<const Node>& node) {
         if (!seen.insert(node.get()).second) return;
         for (const auto& parent : node->parents) visit(parent);
-        if (node->shuffle && inputs_seen.insert(node->shuffle.get()).second) {
-          plan.inputs.push_back(node->shuffle);
+        for (const auto& dep : node->shuffles) {
+          if (inputs_seen.insert(dep.get()).second) plan.inputs.push_back(dep);
         }
         plan.nodes.push_back(node);
       };
@@ -50,7 +50,9 @@ std::vector<StagePlan> PlanJob(const std::shared_ptr<const Node>& top, const std
       // The map stage is named after the operation that reads its output.
       std::string name = "shuffle " + std::to_string(dep->shuffle_id);
       for (const auto& node : stage.nodes) {
-        if (node->shuffle == dep) name = node->name;
+        for (const auto& read : node->shuffles) {
+          if (read == dep) name = node->name;
+        }
       }
       StagePlan parent = PlanStage(dep->map_side, dep, name);
       add_parents(parent);
@@ -85,6 +87,15 @@ void AddPayloads(const StagePlan& stage, uint32_t node_index, uint32_t partition
     }
     return;
   }
+  if (node.run == internal::CoalesceRef() && node.parents.size() == 1) {
+    const Node& parent = *node.parents[0];
+    auto [first, last] =
+        internal::CoalescedParents(partition, node.num_partitions, parent.num_partitions);
+    for (uint32_t p = first; p < last; ++p) {
+      AddPayloads(stage, stage.index.at(&parent), p, task);
+    }
+    return;
+  }
   for (const auto& parent : node.parents) {
     AddPayloads(stage, stage.index.at(parent.get()), partition, task);
   }
@@ -104,7 +115,7 @@ proto::TaskDescription DescribeStage(const StagePlan& stage) {
       out->add_parents(stage.index.at(parent.get()));
       out->add_parent_partitions(parent->num_partitions);
     }
-    if (node->shuffle) out->set_shuffle_id(node->shuffle->shuffle_id);
+    for (const auto& dep : node->shuffles) out->add_shuffle_ids(dep->shuffle_id);
   }
   task.set_top(static_cast<uint32_t>(stage.nodes.size() - 1));
   return task;
@@ -115,7 +126,8 @@ void AddPartition(const StagePlan& stage, uint32_t partition, proto::TaskDescrip
   AddPayloads(stage, task->top(), partition, *task);
 }
 
-proto::ShuffleLocations DescribeShuffle(uint32_t shuffle_id, const std::vector<MapOutput>& outputs) {
+proto::ShuffleLocations DescribeShuffle(uint32_t shuffle_id,
+                                        const std::vector<MapOutput>& outputs) {
   proto::ShuffleLocations locations;
   locations.set_shuffle_id(shuffle_id);
   for (uint32_t m = 0; m < outputs.size(); ++m) {

@@ -143,6 +143,42 @@ Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& fil
   return splits;
 }
 
+Result<std::vector<FileSplit>> ComputeRecordSplits(const std::vector<std::string>& files,
+                                                   uint64_t record_bytes, uint32_t min_partitions) {
+  if (files.empty()) return InvalidArgumentError("no input files to split");
+  if (record_bytes == 0 || record_bytes > (uint64_t{1} << 30)) {
+    return InvalidArgumentError("record length must be from 1 byte to 1 GiB, not " +
+                                std::to_string(record_bytes));
+  }
+  std::vector<uint64_t> sizes;
+  uint64_t total = 0;
+  for (const std::string& path : files) {
+    ASSIGN_OR_RETURN(fs::ResolvedPath where, fs::Resolve(path));
+    ASSIGN_OR_RETURN(fs::FileInfo info, where.fs->Stat(where.path));
+    if (info.type != fs::FileType::kRegular) {
+      return InvalidArgumentError("input is not a regular file: " + path);
+    }
+    if (info.size % record_bytes != 0) {
+      return InvalidArgumentError(path + " is " + std::to_string(info.size) +
+                                  " bytes, not a whole number of " + std::to_string(record_bytes) +
+                                  "-byte records");
+    }
+    sizes.push_back(info.size);
+    total += info.size;
+  }
+  const uint64_t goal = total / std::max<uint32_t>(min_partitions, 1);
+  const uint64_t records = std::max(std::max(goal, kMinSplitBytes) / record_bytes, uint64_t{1});
+  const uint64_t split_bytes = records * record_bytes;
+  std::vector<FileSplit> splits;
+  for (size_t i = 0; i < files.size(); ++i) {
+    for (uint64_t pos = 0; pos < sizes[i]; pos += split_bytes) {
+      splits.push_back(FileSplit{files[i], pos, std::min(split_bytes, sizes[i] - pos)});
+    }
+  }
+  if (splits.empty()) splits.push_back(FileSplit{files.front(), 0, 0});
+  return splits;
+}
+
 std::string EncodeSplit(const FileSplit& split) {
   std::string out;
   RecordWriter w(out);

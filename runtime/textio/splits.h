@@ -50,6 +50,14 @@ Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& fil
                                              uint32_t min_partitions,
                                              uint64_t max_split_bytes = kDefaultMaxSplitBytes);
 
+// Splits of fixed-length records (binaryRecords): whole records only, about
+// total / min_partitions bytes each, at least kMinSplitBytes rounded to a
+// record. Errors: INVALID_ARGUMENT for a record length of 0 or over 1 GiB,
+// or a file whose size is not a whole number of records (named, with its
+// size); the stat error naming the path.
+Result<std::vector<FileSplit>> ComputeRecordSplits(const std::vector<std::string>& files,
+                                                   uint64_t record_bytes, uint32_t min_partitions);
+
 // A split as bytes, for task descriptions; DecodeSplit returns DATA_LOSS for
 // anything EncodeSplit did not produce.
 std::string EncodeSplit(const FileSplit& split);

@@ -100,7 +100,8 @@ TEST(BatchedCombinerTest, SameResultForAnyNumberOfRecords) {
     std::map<std::string, int64_t> expected;
     for (const auto& w : words) expected[w] += 2;
     Sum sum;
-    BatchedCombiner<std::string, int64_t, Sum> combiner(sum);
+    ReduceAggregator<Sum> agg{sum};
+    BatchedCombiner<std::string, int64_t, int64_t, ReduceAggregator<Sum>> combiner(agg);
     for (const auto& w : words) {
       std::pair<std::string, int64_t> kv(w, 2);
       combiner.Add(kv);
@@ -108,6 +109,33 @@ TEST(BatchedCombinerTest, SameResultForAnyNumberOfRecords) {
     combiner.Flush();
     EXPECT_EQ(Drained(combiner.table()), expected) << count << " records";
   }
+}
+
+// A combiner of another type than the values (combineByKey's case): the
+// first value of a key creates it, the others merge into it.
+TEST(CombineTableTest, AggregatorBuildsCombinersOfAnotherType) {
+  struct Collect {
+    std::vector<int64_t> Create(int64_t&& v) { return {v}; }
+    std::vector<int64_t> Merge(std::vector<int64_t>&& c, int64_t&& v) {
+      c.push_back(v);
+      return std::move(c);
+    }
+  } collect;
+  const std::vector<std::string> words = Words(2000, 150);
+  std::map<std::string, std::vector<int64_t>> expected;
+  CombineTable<std::string, std::vector<int64_t>> table;
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string key = words[i];
+    int64_t value = static_cast<int64_t>(i);
+    expected[words[i]].push_back(value);
+    table.CombineWith(key, value, CombineTable<std::string, std::vector<int64_t>>::Hash(key),
+                      collect);
+  }
+  std::map<std::string, std::vector<int64_t>> got;
+  table.Drain([&](std::pair<std::string, std::vector<int64_t>>& kv) {
+    EXPECT_TRUE(got.emplace(kv.first, std::move(kv.second)).second) << kv.first << " twice";
+  });
+  EXPECT_EQ(got, expected);
 }
 
 }  // namespace

@@ -47,7 +47,9 @@ TEST_F(StagePlanTest, NarrowChainIsOneStagePipelinedInOrder) {
   auto rdd = ctx_.range(0, 10, 1, 3)
                  .map([](int64_t x) { return x * 2; })
                  .filter([](int64_t x) { return x > 4; })
-                 .flatMap([](int64_t x) { return std::vector<int64_t>{x, x}; });
+                 .flatMap([](int64_t x) {
+                   return std::vector<int64_t>{x, x};
+                 });
   auto stages = PlanJob(rdd.node(), "collect");
   ASSERT_EQ(stages.size(), 1u);
   EXPECT_EQ(Names(stages[0]), (std::vector<std::string>{"range", "map", "filter", "flatMap"}));
@@ -148,7 +150,8 @@ TEST_F(StagePlanTest, TaskListsEveryMapOutputOfItsShuffleInputs) {
   ASSERT_EQ(task.shuffles(0).maps_size(), 3);
   EXPECT_EQ(task.shuffles(0).maps(1).executor_id(), "2");
   EXPECT_EQ(task.shuffles(0).maps(1).address(), "h2:2");
-  EXPECT_EQ(task.nodes(static_cast<int>(task.top())).shuffle_id(), shuffle);
+  ASSERT_EQ(task.nodes(static_cast<int>(task.top())).shuffle_ids_size(), 1);
+  EXPECT_EQ(task.nodes(static_cast<int>(task.top())).shuffle_ids(0), shuffle);
 }
 
 // Table: (count, slices) -> every element in exactly one slice, sizes within one.
@@ -188,8 +191,8 @@ TEST_F(StagePlanTest, RangeCountsAtTheLimitsOfInt64) {
       ASSERT_TRUE(s.ok());
       total += std::get<2>(*s);
     }
-    const __int128 span = step > 0 ? static_cast<__int128>(end) - start
-                                   : static_cast<__int128>(start) - end;
+    const __int128 span =
+        step > 0 ? static_cast<__int128>(end) - start : static_cast<__int128>(start) - end;
     const __int128 mag = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
     EXPECT_TRUE(total == (span + mag - 1) / mag) << start << " " << end << " " << step;
   }
@@ -214,6 +217,77 @@ TEST_F(StagePlanTest, ParallelizeSlicesKeepOrderAndBalance) {
     EXPECT_LE(in_slice, 3u);
   }
   EXPECT_EQ(seen, data);
+}
+
+// How many shuffles a job's stages write.
+size_t Shuffles(const std::vector<StagePlan>& stages) {
+  size_t n = 0;
+  for (const auto& s : stages) n += s.output != nullptr ? 1 : 0;
+  return n;
+}
+
+TEST_F(StagePlanTest, JoinOfSidesPartitionedAlikeReadsThemWithoutAnotherShuffle) {
+  auto sum = [](int64_t a, int64_t b) { return a + b; };
+  auto left = Pairs(3).reduceByKey(sum, 4);
+  auto right = Pairs(2).reduceByKey(sum, 4);
+  auto joined = left.join(right);
+  EXPECT_EQ(joined.getNumPartitions(), 4u);
+  auto stages = PlanJob(joined.node(), "collect");
+  // The two reduceByKey shuffles only; the join is in the result stage.
+  EXPECT_EQ(Shuffles(stages), 2u);
+  ASSERT_EQ(stages.back().inputs.size(), 2u);
+  // mapValues keeps the partitioning, so a join after it still needs none.
+  auto again = left.mapValues([](int64_t v) { return v + 1; }).join(right);
+  EXPECT_EQ(Shuffles(PlanJob(again.node(), "collect")), 2u);
+}
+
+TEST_F(StagePlanTest, JoinShufflesEachSideNotPartitionedItsWay) {
+  auto sum = [](int64_t a, int64_t b) { return a + b; };
+  // Partitioned by key, but into 5 rather than the join's 4: shuffled again.
+  auto left = Pairs(3).reduceByKey(sum, 5);
+  auto right = Pairs(2).reduceByKey(sum, 4);
+  auto stages = PlanJob(left.join(right, 4).node(), "collect");
+  EXPECT_EQ(Shuffles(stages), 3u);
+  // map does not keep the partitioning (it may change the key).
+  auto mapped = right.map([](std::pair<int64_t, int64_t> kv) { return kv; });
+  EXPECT_EQ(Shuffles(PlanJob(right.join(mapped).node(), "collect")), 2u);
+  // Two plain sides: one shuffle each into the cogroup.
+  auto plain = Pairs(3).cogroup(Pairs(2));
+  auto plain_stages = PlanJob(plain.node(), "collect");
+  EXPECT_EQ(Shuffles(plain_stages), 2u);
+  ASSERT_EQ(plain_stages.back().nodes.back()->shuffles.size(), 2u);
+  EXPECT_EQ(plain.getNumPartitions(), 3u);  // the larger side's count
+}
+
+TEST_F(StagePlanTest, AggregationOnItsOwnPartitioningIsNarrow) {
+  auto sum = [](int64_t a, int64_t b) { return a + b; };
+  auto once = Pairs(3).reduceByKey(sum, 4);
+  EXPECT_EQ(Shuffles(PlanJob(once.reduceByKey(sum, 4).node(), "collect")), 1u);
+  EXPECT_EQ(Shuffles(PlanJob(once.groupByKey(4).node(), "collect")), 1u);
+  EXPECT_EQ(Shuffles(PlanJob(once.partitionBy(4).node(), "collect")), 1u);
+  EXPECT_EQ(Shuffles(PlanJob(once.reduceByKey(sum, 3).node(), "collect")), 2u);
+  EXPECT_EQ(
+      Shuffles(PlanJob(
+          once.filter([](const std::pair<int64_t, int64_t>&) { return true; }).groupByKey(4).node(),
+          "collect")),
+      1u);
+}
+
+TEST_F(StagePlanTest, CoalescedTaskCarriesTheSourceDataOfItsParentPartitions) {
+  auto data = ctx_.parallelize(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}, 7);
+  auto fewer = data.coalesce(3);
+  ASSERT_EQ(fewer.getNumPartitions(), 3u);
+  EXPECT_EQ(data.coalesce(9).getNumPartitions(), 7u);
+  auto stages = PlanJob(fewer.node(), "collect");
+  ASSERT_EQ(stages.size(), 1u);
+  std::set<uint32_t> covered;
+  for (uint32_t p = 0; p < 3; ++p) {
+    auto task = scheduler::DescribeTask(stages[0], p, {});
+    for (const auto& [partition, bytes] : task.nodes(0).payload()) {
+      EXPECT_TRUE(covered.insert(partition).second) << "parent partition " << partition;
+    }
+  }
+  EXPECT_EQ(covered, (std::set<uint32_t>{0, 1, 2, 3, 4, 5, 6}));
 }
 
 TEST(ShufflePartitioningTest, KeysSpreadEvenlyAndDeterministically) {

@@ -12,8 +12,10 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "ember/accumulator.h"
 #include "ember/broadcast.h"
 #include "ember/graph.h"
 #include "ember/record.h"
@@ -56,6 +58,23 @@ class Context {
   // parallelism. Throws InvalidInput when nothing matches.
   RDD<std::string> textFile(const std::string& path, uint32_t min_partitions = 0);
 
+  // Like textFile, with each line's file: (path, line). Builds an index by
+  // file, or by line, from one RDD over many files.
+  RDD<std::pair<std::string, std::string>> textFileWithPath(const std::string& path,
+                                                            uint32_t min_partitions = 0);
+
+  // Fixed-length binary records (TeraSort's 100-byte ones, say), each a
+  // std::string of record_bytes bytes. Every file must hold whole records;
+  // a file that does not is refused, by name, before any job runs.
+  RDD<std::string> binaryRecords(const std::string& path, uint64_t record_bytes,
+                                 uint32_t min_partitions = 0);
+
+  // Each file whole, as (path, content); the files of `path` as for
+  // textFile, spread over at most min_partitions partitions (0: the
+  // default parallelism), never more than there are files.
+  RDD<std::pair<std::string, std::string>> wholeTextFiles(const std::string& path,
+                                                          uint32_t min_partitions = 0);
+
   // Distributes `data` over num_slices partitions (0: default parallelism).
   template <typename T>
   RDD<T> parallelize(std::vector<T> data, uint32_t num_slices = 0);
@@ -66,6 +85,17 @@ class Context {
   // Ships `value` once to every executor; capture the handle in closures.
   template <typename T>
   Broadcast<T> broadcast(T value);
+
+  // A number tasks add to (pass the handle with ember::with) and the driver
+  // reads with value(); see ember/accumulator.h for when an addition counts.
+  template <typename T>
+  Accumulator<T> accumulator(T initial = T{}) {
+    const uint64_t id = runner_->NewAccumulatorId();
+    auto state = std::make_shared<internal::AccumulatorState>(internal::KindOf<T>());
+    state->Add(internal::ValueOf(initial));
+    runner_->RegisterAccumulator(id, state);
+    return Accumulator<T>(id, std::move(state));
+  }
 
   uint32_t defaultParallelism() const { return runner_->DefaultParallelism(); }
   std::string getConf(const std::string& key, const std::string& default_value = "") const {

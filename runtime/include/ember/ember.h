@@ -1,6 +1,7 @@
 // Everything an Ember application includes.
 #pragma once
 
+#include "ember/accumulator.h"
 #include "ember/application.h"
 #include "ember/broadcast.h"
 #include "ember/context.h"

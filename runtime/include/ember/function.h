@@ -37,8 +37,8 @@
 #include <utility>
 #include <vector>
 
-#include "ember/status.h"
 #include "ember/record.h"
+#include "ember/status.h"
 
 namespace ember {
 
@@ -111,10 +111,14 @@ struct InvokerSignature {
   // the stage's top node; null for a node that reads no parent (a source, a
   // shuffle read). kSameAsParents: whatever its parents produce (union).
   const char* input = nullptr;
-  // How many parents a node reads: 0, 1, or kAnyParents (one or more).
+  // How many parents a node reads: 0, 1, kAnyParents (one or more) or
+  // kAnyCount (none or more).
   int parents = 0;
+  // How many shuffles a node reads: 0, 1 or kAnyCount.
+  int shuffles = 0;
 };
 inline constexpr int kAnyParents = -1;
+inline constexpr int kAnyCount = -2;
 inline constexpr const char* kSameAsParents = "*";
 
 template <typename T>
@@ -131,6 +135,22 @@ struct NodeSignature {  // In = void: reads no parent
     } else {
       return {InvokerSignature::Kind::kNode, RecordTypeName<Out>(), RecordTypeName<In>(), 1};
     }
+  }
+};
+// The read side of one shuffle: no parent, one shuffle.
+template <typename Out>
+struct ShuffleReadSignature {
+  static InvokerSignature Get() {
+    return {InvokerSignature::Kind::kNode, RecordTypeName<Out>(), nullptr, 0, 1};
+  }
+};
+// Reads any number of parents producing In and any number of shuffles
+// (cogroup, whose operator checks the mix against its capture).
+template <typename Out, typename In>
+struct MixedReadSignature {
+  static InvokerSignature Get() {
+    return {InvokerSignature::Kind::kNode, RecordTypeName<Out>(), RecordTypeName<In>(), kAnyCount,
+            kAnyCount};
   }
 };
 template <typename In>

@@ -2,7 +2,9 @@
 // interface through which they hand jobs to the driver.
 //
 // A Node is one RDD. Narrow parents are pipelined into the same stage; a
-// ShuffleDependency marks a stage boundary. Nodes are shared: many RDDs may
+// ShuffleDependency marks a stage boundary. A node may read several
+// shuffles (cogroup), and may mix them with narrow parents (a side that is
+// already partitioned the way the node needs). Nodes are shared: many RDDs may
 // derive from one, and the scheduler reuses shuffle outputs already
 // computed for a dependency, which is why nodes are held by shared_ptr.
 //
@@ -16,12 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "ember/status.h"
 #include "ember/function.h"
+#include "ember/status.h"
 
 namespace ember::internal {
 
 struct Node;
+class AccumulatorState;
 
 struct ShuffleDependency {
   uint32_t shuffle_id = 0;
@@ -41,8 +44,14 @@ struct Node {
   std::string capture;
   Retained retained;                                 // what `capture` refers to (broadcast leases)
   std::vector<std::shared_ptr<const Node>> parents;  // narrow dependencies
-  std::shared_ptr<const ShuffleDependency> shuffle;  // set on the read side of a shuffle
+  // The shuffles the node reads, in the order its operator expects them.
+  std::vector<std::shared_ptr<const ShuffleDependency>> shuffles;
   uint32_t num_partitions = 0;
+  // Records of partition p all have keys with StableHash(key) %
+  // num_partitions == p: what reduceByKey, groupByKey and cogroup produce and
+  // mapValues and filter keep. A by-key operation with as many partitions
+  // reads such a node without a shuffle.
+  bool hash_partitioned = false;
   // Per-partition source data (file splits, slices); empty for non-sources.
   std::function<std::string(uint32_t partition)> payload;
 };
@@ -60,6 +69,10 @@ class JobRunner {
   virtual uint32_t NewNodeId() = 0;
   virtual uint32_t NewShuffleId() = 0;
   virtual uint64_t NewBroadcastId() = 0;
+  // Accumulators: the runner adds each counted task's updates to the state
+  // registered under their id. A runner that runs no tasks needs neither.
+  virtual uint64_t NewAccumulatorId() { return 0; }
+  virtual void RegisterAccumulator(uint64_t /*id*/, std::shared_ptr<AccumulatorState> /*state*/) {}
   // Leases whose destruction tells the runner that nothing can use a
   // shuffle's map outputs, or a broadcast's value, again, so it frees them
   // on every executor. Null when the runner frees nothing.

@@ -84,7 +84,7 @@ class RDD {
   template <typename F>
   RDD<T> filter(F f) const {
     internal::CheckUserFunction<F>();
-    return Pipe<T>("filter", internal::FilterStep<T, F>{f});
+    return Pipe<T>("filter", internal::FilterStep<T, F>{f}, kKeepsPartitioning);
   }
 
   // f(std::vector<T>&&) -> a container of U, called once per partition.
@@ -102,6 +102,77 @@ class RDD {
     return RDD<U>(ctx_, std::move(node));
   }
 
+  // f(partition index, std::vector<T>&&) -> a container of U, once per
+  // partition.
+  template <typename F>
+  auto mapPartitionsWithIndex(F f) const {
+    internal::CheckUserFunction<F>();
+    using R = std::decay_t<std::invoke_result_t<F&, uint32_t, std::vector<T>&&>>;
+    using U = std::decay_t<typename R::value_type>;
+    std::string capture;
+    internal::Retained retained;
+    capture = internal::CaptureBytes(f, &retained);
+    return Narrow<U>("mapPartitionsWithIndex",
+                     internal::RefOf<&internal::MapPartitionsWithIndexOp<T, U, F>::Run>(),
+                     std::move(capture), std::move(retained));
+  }
+
+  // (record, index): 0, 1, ... in partition order. Counts every partition
+  // first, in a job run at once (one partition needs none).
+  RDD<std::pair<T, int64_t>> zipWithIndex() const {
+    std::vector<int64_t> offsets(node_->num_partitions, 0);
+    if (node_->num_partitions > 1) {
+      std::vector<int64_t> counts(node_->num_partitions, 0);
+      Run("zipWithIndex (counting)", internal::RefOf<&internal::CountSink<T>::Run>(), std::string(),
+          {}, [&](uint32_t p, std::string&& bytes) {
+            auto n = DecodeFromString<uint64_t>(bytes);
+            if (!n.ok()) return n.status();
+            counts[p] = static_cast<int64_t>(*n);
+            return Status::Ok();
+          });
+      for (size_t p = 1; p < counts.size(); ++p) offsets[p] = offsets[p - 1] + counts[p - 1];
+    }
+    return Narrow<std::pair<T, int64_t>>("zipWithIndex",
+                                         internal::RefOf<&internal::ZipWithIdOp<T, false>::Run>(),
+                                         EncodeToString(offsets));
+  }
+
+  // (record, id), ids unique but not consecutive: the i-th record of
+  // partition p gets i * partitions + p. No job runs.
+  RDD<std::pair<T, int64_t>> zipWithUniqueId() const {
+    return Narrow<std::pair<T, int64_t>>(
+        "zipWithUniqueId", internal::RefOf<&internal::ZipWithIdOp<T, true>::Run>(), std::string());
+  }
+
+  // A random sample: each record kept with probability `fraction`, or, with
+  // replacement, kept a Poisson(fraction) number of times. The same seed
+  // gives the same sample.
+  RDD<T> sample(bool with_replacement, double fraction, uint64_t seed = 0x5A3F1E) const {
+    if (!(fraction >= 0) || (!with_replacement && fraction > 1)) {
+      throw InvalidInput(InvalidArgumentError(
+          "sample: fraction must be in [0, 1] without replacement and >= 0 with it, not " +
+          std::to_string(fraction)));
+    }
+    return Narrow<T>("sample", internal::RefOf<&internal::SampleOp<T>::Run>(),
+                     EncodeToString(internal::SampleCapture(with_replacement, fraction, seed)));
+  }
+
+  // At most num_partitions partitions, each the concatenation of
+  // neighbouring ones, without a shuffle; with shuffle = true, exactly
+  // num_partitions through repartition.
+  RDD<T> coalesce(uint32_t num_partitions, bool shuffle = false) const {
+    if (num_partitions == 0) {
+      throw InvalidInput(InvalidArgumentError("coalesce: the number of partitions must be > 0"));
+    }
+    if (shuffle) return repartition(num_partitions);
+    if (num_partitions >= node_->num_partitions) return *this;
+    auto node = NewNode("coalesce");
+    node->run = internal::CoalesceRef();
+    node->parents = {node_};
+    node->num_partitions = num_partitions;
+    return RDD<T>(ctx_, std::move(node));
+  }
+
   // For pair records: f(V) -> W on the value, keeping the key.
   template <typename F>
   auto mapValues(F f) const {
@@ -109,7 +180,30 @@ class RDD {
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
     using W = std::decay_t<std::invoke_result_t<F&, V&&>>;
-    return Pipe<std::pair<K, W>>("mapValues", internal::MapValuesStep<K, V, W, F>{f});
+    return Pipe<std::pair<K, W>>("mapValues", internal::MapValuesStep<K, V, W, F>{f},
+                                 kKeepsPartitioning);
+  }
+
+  // For pair records: f(V) -> a container of W; each w paired with the key.
+  template <typename F>
+  auto flatMapValues(F f) const {
+    internal::CheckUserFunction<F>();
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using R = std::decay_t<std::invoke_result_t<F&, V&&>>;
+    using W = std::decay_t<typename R::value_type>;
+    return Pipe<std::pair<K, W>>("flatMapValues", internal::FlatMapValuesStep<K, V, W, F>{f},
+                                 kKeepsPartitioning);
+  }
+
+  // For pair records: the keys, and the values.
+  auto keys() const {
+    using K = typename internal::PairTraits<T>::Key;
+    return map([](T kv) -> K { return std::move(kv.first); });
+  }
+  auto values() const {
+    using V = typename internal::PairTraits<T>::Value;
+    return map([](T kv) -> V { return std::move(kv.second); });
   }
 
   // (f(record), record) pairs.
@@ -129,20 +223,241 @@ class RDD {
     using V = typename internal::PairTraits<T>::Value;
     static_assert(std::is_invocable_r_v<V, F&, V&&, V&&>,
                   "Ember: reduceByKey's function must take two values and return one");
+    using Agg = internal::ReduceAgg<V, F>;
     internal::Retained retained;
-    std::string capture = internal::CaptureBytes(f, &retained);
-    return Shuffled<T>("reduceByKey", internal::RefOf<&internal::CombineWriteOp<K, V, F>::Write>(),
-                       capture, internal::RefOf<&internal::CombineReadOp<K, V, F>::Run>(), capture,
-                       num_partitions, std::move(retained));
+    std::string capture = Agg::Capture(f, &retained);
+    return Aggregated<K, Agg>("reduceByKey", std::move(capture), num_partitions,
+                              std::move(retained));
+  }
+
+  // For pair records: a combiner C per key, made by create(V) from the key's
+  // first value, merge_value(C, V) -> C adding the others, and
+  // merge_combiners(C, C) -> C joining the combiners of several map tasks.
+  template <typename Create, typename MergeValue, typename MergeCombiners>
+  auto combineByKey(Create create, MergeValue merge_value, MergeCombiners merge_combiners,
+                    uint32_t num_partitions = 0) const {
+    internal::CheckUserFunction<Create>();
+    internal::CheckUserFunction<MergeValue>();
+    internal::CheckUserFunction<MergeCombiners>();
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using C = std::decay_t<std::invoke_result_t<Create&, V&&>>;
+    static_assert(std::is_invocable_r_v<C, MergeValue&, C&&, V&&>,
+                  "Ember: combineByKey's merge_value must take (combiner, value) and return the "
+                  "combiner type create returns");
+    static_assert(std::is_invocable_r_v<C, MergeCombiners&, C&&, C&&>,
+                  "Ember: combineByKey's merge_combiners must take two combiners and return one");
+    static_assert(Encodable<C> && OwnsBytes<C>,
+                  "Ember: combineByKey's combiner type must be encodable and own its bytes, like "
+                  "a record");
+    using Agg = internal::FunctionsAgg<V, C, Create, MergeValue, MergeCombiners>;
+    internal::Retained retained;
+    std::string capture = Agg::Capture(create, merge_value, merge_combiners, &retained);
+    return Aggregated<K, Agg>("combineByKey", std::move(capture), num_partitions,
+                              std::move(retained));
+  }
+
+  // For pair records: per key, a copy of `zero` folded with seq(U, V) -> U
+  // over the key's values in each map task, the results merged with
+  // comb(U, U) -> U.
+  template <typename U, typename Seq, typename Comb>
+  auto aggregateByKey(U zero, Seq seq, Comb comb, uint32_t num_partitions = 0) const {
+    internal::CheckUserFunction<Seq>();
+    internal::CheckUserFunction<Comb>();
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    static_assert(Encodable<U> && OwnsBytes<U>,
+                  "Ember: aggregateByKey's zero value must be encodable and own its bytes, like a "
+                  "record");
+    static_assert(std::is_invocable_r_v<U, Seq&, U&&, V&&>,
+                  "Ember: aggregateByKey's seq must take (accumulator, value) and return the "
+                  "accumulator");
+    static_assert(std::is_invocable_r_v<U, Comb&, U&&, U&&>,
+                  "Ember: aggregateByKey's comb must take two accumulators and return one");
+    using Agg = internal::ZeroAgg<V, U, Seq, Comb>;
+    internal::Retained retained;
+    std::string capture = Agg::Capture(zero, seq, comb, &retained);
+    return Aggregated<K, Agg>("aggregateByKey", std::move(capture), num_partitions,
+                              std::move(retained));
+  }
+
+  // For pair records: aggregateByKey with f as both seq and comb.
+  template <typename Z, typename F>
+  RDD<T> foldByKey(Z zero, F f, uint32_t num_partitions = 0) const {
+    using V = typename internal::PairTraits<T>::Value;
+    return aggregateByKey(V(std::move(zero)), f, f, num_partitions);
   }
 
   // For pair records: all values of each key, as (key, vector of values).
   auto groupByKey(uint32_t num_partitions = 0) const {
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
-    return Shuffled<std::pair<K, std::vector<V>>>(
-        "groupByKey", internal::RefOf<&internal::HashWriteOp<K, V>::Write>(), std::string(),
-        internal::RefOf<&internal::GroupReadOp<K, V>::Run>(), std::string(), num_partitions);
+    using Out = std::pair<K, std::vector<V>>;
+    const uint32_t reducers = Reducers(num_partitions);
+    if (PartitionedLike(reducers)) {
+      return Narrow<Out>("groupByKey", internal::RefOf<&internal::GroupNarrowOp<K, V>::Run>(),
+                         std::string(), {}, kKeepsPartitioning);
+    }
+    return Shuffled<Out>("groupByKey", internal::RefOf<&internal::HashWriteOp<K, V>::Write>(),
+                         std::string(), internal::RefOf<&internal::GroupReadOp<K, V>::Run>(),
+                         std::string(), reducers, {}, kHashPartitioned);
+  }
+
+  // For pair records: the records hash-partitioned by key into
+  // num_partitions partitions, as reduceByKey's output is; a later by-key
+  // operation or join with as many partitions then needs no shuffle.
+  RDD<T> partitionBy(uint32_t num_partitions) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    if (num_partitions == 0) {
+      throw InvalidInput(InvalidArgumentError("partitionBy: the number of partitions must be > 0"));
+    }
+    if (PartitionedLike(num_partitions)) return *this;
+    return Shuffled<T>("partitionBy", internal::RefOf<&internal::HashWriteOp<K, V>::Write>(),
+                       std::string(), internal::RefOf<&internal::PlainReadOp<T>::Run>(),
+                       std::string(), num_partitions, {}, kHashPartitioned);
+  }
+
+  // For pair records: sorted by key, ascending or descending, in the order
+  // cmp(a, b) -> bool ("a before b"; operator< unless given). Output
+  // partition i holds keys before those of partition i + 1, so collect()
+  // returns the records in order. Runs a small job at once to sample the
+  // keys and choose the partitions' ranges; with few distinct keys there
+  // are fewer partitions than asked (one per range that holds keys).
+  template <typename Cmp = internal::Less>
+  RDD<T> sortByKey(bool ascending = true, uint32_t num_partitions = 0, Cmp cmp = Cmp{}) const {
+    internal::CheckUserFunction<Cmp>();
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    static_assert(std::is_invocable_r_v<bool, Cmp&, const K&, const K&>,
+                  "Ember: sortByKey's comparator must take two keys and return whether the first "
+                  "comes before the second");
+    const uint32_t want =
+        num_partitions > 0 ? num_partitions : std::max<uint32_t>(1, node_->num_partitions);
+    const bool descending = !ascending;
+    internal::Retained retained;
+    const std::string order = internal::CaptureBytes(cmp, &retained);
+    // About 60 sampled keys per output partition (Spark's RangePartitioner
+    // takes 20, times 3 to make up for uneven input partitions).
+    const uint64_t inputs = std::max<uint32_t>(1, node_->num_partitions);
+    const uint64_t per_input =
+        std::min<uint64_t>(uint64_t{1} << 20, (60 * uint64_t{want} + inputs - 1) / inputs);
+    std::vector<std::pair<uint64_t, std::vector<K>>> samples(node_->num_partitions);
+    Run("sortByKey (sampling)", internal::RefOf<&internal::SampleKeysSink<K, V>::Run>(),
+        EncodeToString(std::pair<uint64_t, uint64_t>(per_input, 0x5EED5EED5EEDULL)), {},
+        [&](uint32_t p, std::string&& bytes) {
+          auto sample = DecodeFromString<std::pair<uint64_t, std::vector<K>>>(bytes);
+          if (!sample.ok()) return sample.status().WithContext("sortByKey: a key sample");
+          samples[p] = std::move(*sample);
+          return Status::Ok();
+        });
+    std::vector<K> bounds = internal::ChooseRangeBounds<K>(
+        std::move(samples), want,
+        [&](const K& a, const K& b) { return descending ? cmp(b, a) : cmp(a, b); });
+    const uint32_t reducers = static_cast<uint32_t>(bounds.size() + 1);
+    return Shuffled<T>(
+        "sortByKey", internal::RefOf<&internal::RangeWriteOp<K, V, Cmp>::Write>(),
+        EncodeToString(internal::RangeCapture<K>(descending, order, std::move(bounds))),
+        internal::RefOf<&internal::SortReadOp<K, V, Cmp>::Run>(),
+        EncodeToString(internal::OrderCapture(descending, order)), reducers, std::move(retained));
+  }
+
+  // The records sorted by f(record), as sortByKey orders keys.
+  template <typename F, typename Cmp = internal::Less>
+  RDD<T> sortBy(F f, bool ascending = true, uint32_t num_partitions = 0, Cmp cmp = Cmp{}) const {
+    return keyBy(f).sortByKey(ascending, num_partitions, cmp).values();
+  }
+
+  // For pair records: hash-partitioned by key into num_partitions, each
+  // partition sorted by key (cheaper than a total sort: no sampling).
+  template <typename Cmp = internal::Less>
+  RDD<T> repartitionAndSortWithinPartitions(uint32_t num_partitions, bool ascending = true,
+                                            Cmp cmp = Cmp{}) const {
+    internal::CheckUserFunction<Cmp>();
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    if (num_partitions == 0) {
+      throw InvalidInput(InvalidArgumentError(
+          "repartitionAndSortWithinPartitions: the number of partitions must be > 0"));
+    }
+    internal::Retained retained;
+    const std::string order = internal::CaptureBytes(cmp, &retained);
+    return Shuffled<T>("repartitionAndSortWithinPartitions",
+                       internal::RefOf<&internal::HashWriteOp<K, V>::Write>(), std::string(),
+                       internal::RefOf<&internal::SortReadOp<K, V, Cmp>::Run>(),
+                       EncodeToString(internal::OrderCapture(!ascending, order)), num_partitions,
+                       std::move(retained), kHashPartitioned);
+  }
+
+  // For pair records (K, V) and an RDD of (K, W): for each key of either,
+  // (key, (all its V, all its W)). A side already partitioned by key into
+  // the cogroup's partitions is read without a shuffle. num_partitions = 0:
+  // a side's own partitioning if it has one, else the default parallelism
+  // when set, else the larger partition count.
+  template <typename Other>
+  auto cogroup(const Other& other, uint32_t num_partitions = 0) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using OtherT = typename Other::value_type;
+    static_assert(std::is_same_v<typename internal::PairTraits<OtherT>::Key, K>,
+                  "Ember: cogroup and the joins need both RDDs keyed by the same type");
+    using W = typename internal::PairTraits<OtherT>::Value;
+    using Tag = internal::Tagged<V, W>;
+    using In = std::pair<K, Tag>;
+    using Out = std::pair<K, internal::CoGrouped<V, W>>;
+    uint32_t reducers = num_partitions;
+    if (reducers == 0) {
+      if (node_->hash_partitioned) {
+        reducers = node_->num_partitions;
+      } else if (other.node()->hash_partitioned) {
+        reducers = other.node()->num_partitions;
+      } else {
+        const std::string conf = ctx_->getConf("ember.default.parallelism");
+        reducers = !conf.empty() ? static_cast<uint32_t>(std::max(1L, std::stol(conf)))
+                                 : std::max(node_->num_partitions, other.node()->num_partitions);
+      }
+    }
+    reducers = std::max<uint32_t>(reducers, 1);
+    const RDD<In> left = Pipe<In>(
+        "cogroup", internal::MapStep<T, In, internal::TagSide<K, V, W, 0>>{}, kKeepsPartitioning);
+    const RDD<In> right = other.template Pipe<In>(
+        "cogroup", internal::MapStep<OtherT, In, internal::TagSide<K, V, W, 1>>{},
+        kKeepsPartitioning);
+    auto node = NewNode("cogroup");
+    node->run = internal::RefOf<&internal::CoGroupOp<K, V, W>::Run>();
+    node->num_partitions = reducers;
+    node->hash_partitioned = true;
+    for (const RDD<In>* side : {&left, &right}) {
+      if (side->PartitionedLike(reducers)) {
+        node->parents.push_back(side->node_);
+      } else {
+        node->shuffles.push_back(side->NewShuffle(
+            internal::RefOf<&internal::HashWriteOp<K, Tag>::Write>(), std::string(), reducers));
+      }
+    }
+    return RDD<Out>(ctx_, std::move(node));
+  }
+
+  // For pair records: (key, (v, w)) for every v of the key here and w of
+  // the key in `other`; keys on one side only are dropped.
+  template <typename Other>
+  auto join(const Other& other, uint32_t num_partitions = 0) const {
+    return JoinOf<kInner>(other, num_partitions, "join");
+  }
+  // Every key here; (key, (v, nullopt)) when `other` lacks it.
+  template <typename Other>
+  auto leftOuterJoin(const Other& other, uint32_t num_partitions = 0) const {
+    return JoinOf<kLeftOuter>(other, num_partitions, "leftOuterJoin");
+  }
+  // Every key of `other`; (key, (nullopt, w)) when this RDD lacks it.
+  template <typename Other>
+  auto rightOuterJoin(const Other& other, uint32_t num_partitions = 0) const {
+    return JoinOf<kRightOuter>(other, num_partitions, "rightOuterJoin");
+  }
+  // Every key of either side, with nullopt for the side that lacks it.
+  template <typename Other>
+  auto fullOuterJoin(const Other& other, uint32_t num_partitions = 0) const {
+    return JoinOf<kFullOuter>(other, num_partitions, "fullOuterJoin");
   }
 
   // Each distinct record once.
@@ -247,6 +562,91 @@ class RDD {
     return out;
   }
 
+  // The first record; JobFailed on an empty RDD.
+  T first() const {
+    std::vector<T> one = take(1);
+    if (one.empty()) throw JobFailed(FailedPreconditionError("first of an empty RDD"));
+    return std::move(one.front());
+  }
+
+  // The n first records in the order cmp(a, b) -> bool (operator< unless
+  // given), sorted; top(n) gives the n last, from the last down. Each
+  // partition sends back at most n records.
+  template <typename Cmp = internal::Less>
+  std::vector<T> takeOrdered(uint64_t n, Cmp cmp = Cmp{}) const {
+    return Ordered("takeOrdered", n, false, cmp);
+  }
+  template <typename Cmp = internal::Less>
+  std::vector<T> top(uint64_t n, Cmp cmp = Cmp{}) const {
+    return Ordered("top", n, true, cmp);
+  }
+
+  // Each partition folded into a copy of `zero` with seq(U, T) -> U, the
+  // partitions' results then folded into `zero` with comb(U, U) -> U.
+  template <typename U, typename Seq, typename Comb>
+  U aggregate(U zero, Seq seq, Comb comb) const {
+    internal::CheckUserFunction<Seq>();
+    internal::CheckUserFunction<Comb>();
+    static_assert(Encodable<U> && OwnsBytes<U>,
+                  "Ember: aggregate's zero value must be encodable and own its bytes, like a "
+                  "record");
+    static_assert(std::is_invocable_r_v<U, Seq&, U&&, T&&>,
+                  "Ember: aggregate's seq must take (accumulator, record) and return the "
+                  "accumulator");
+    static_assert(std::is_invocable_r_v<U, Comb&, U&&, U&&>,
+                  "Ember: aggregate's comb must take two accumulators and return one");
+    std::vector<std::optional<U>> parts(node_->num_partitions);
+    Run("aggregate", internal::RefOf<&internal::AggregateSink<T, U, Seq>::Run>(),
+        EncodeToString(
+            std::pair<std::string, std::string>(EncodeToString(zero), internal::CaptureBytes(seq))),
+        {}, [&](uint32_t p, std::string&& bytes) {
+          auto v = DecodeFromString<U>(bytes);
+          if (!v.ok()) return v.status();
+          parts[p] = std::move(*v);
+          return Status::Ok();
+        });
+    U acc = zero;
+    for (auto& part : parts) {
+      if (part) acc = comb(std::move(acc), std::move(*part));
+    }
+    return acc;
+  }
+
+  // aggregate with f as both functions.
+  template <typename F>
+  T fold(T zero, F f) const {
+    return aggregate(std::move(zero), f, f);
+  }
+
+  // How many times each distinct record occurs.
+  auto countByValue() const {
+    std::unordered_map<T, int64_t, StableHasher<T>> counts;
+    auto pairs = map([](T v) {
+                   return std::pair<T, int64_t>(std::move(v), 1);
+                 }).reduceByKey([](int64_t a, int64_t b) {
+                     return a + b;
+                   }).collect();
+    for (auto& [v, c] : pairs) counts.emplace(std::move(v), c);
+    return counts;
+  }
+
+  // f(record) for every record, on the executors (for its effects: output
+  // written elsewhere; what f returns is dropped).
+  template <typename F>
+  void foreach (F f) const {
+    internal::CheckUserFunction<F>();
+    Run("foreach", internal::RefOf<&internal::ForeachSink<T, F>::Run>(), internal::CaptureBytes(f),
+        {}, [](uint32_t, std::string&&) { return Status::Ok(); });
+  }
+
+  // f(std::vector<T>&&) once per partition, on the executors.
+  template <typename F>
+  void foreachPartition(F f) const {
+    internal::CheckUserFunction<F>();
+    Run("foreachPartition", internal::RefOf<&internal::ForeachPartitionSink<T, F>::Run>(),
+        internal::CaptureBytes(f), {}, [](uint32_t, std::string&&) { return Status::Ok(); });
+  }
+
   // For pair records: the number of records per key.
   auto countByKey() const {
     using K = typename internal::PairTraits<T>::Key;
@@ -266,16 +666,16 @@ class RDD {
   // If the job fails, the directory is removed again: no part file of a
   // failed job is left behind. `dir` may be a plain path or a URI
   // (file:///data/out).
-  void saveAsTextFile(const std::string& dir) const {
-    const std::string out = internal::PrepareTextOutput(dir);
-    try {
-      Run("saveAsTextFile", internal::RefOf<&internal::SaveTextSink<T>::Run>(), EncodeToString(out),
-          {}, [](uint32_t, std::string&&) { return Status::Ok(); });
-      internal::CommitTextOutput(out, getNumPartitions());
-    } catch (...) {
-      internal::AbortTextOutput(out);
-      throw;
-    }
+  void saveAsTextFile(const std::string& dir) const { Save<false>("saveAsTextFile", dir); }
+
+  // As saveAsTextFile, for std::string records written as they are, with
+  // nothing between them: fixed-length binary records (binaryRecords reads
+  // them back) or bytes already formatted.
+  void saveAsBinaryFile(const std::string& dir) const {
+    static_assert(std::is_same_v<T, std::string>,
+                  "Ember: saveAsBinaryFile writes std::string records' bytes; map the records "
+                  "to std::string first");
+    Save<true>("saveAsBinaryFile", dir);
   }
 
  private:
@@ -289,34 +689,141 @@ class RDD {
     return node;
   }
 
+  // Whether an operation's output keeps its input's hash partitioning by
+  // key (mapValues, filter: the keys stay where they were).
+  static constexpr bool kKeepsPartitioning = true;
+  static constexpr bool kHashPartitioned = true;
+
   template <typename U, typename Step>
-  RDD<U> Pipe(const char* name, Step step) const {
+  RDD<U> Pipe(const char* name, Step step, bool keeps_partitioning = false) const {
     auto node = NewNode(name);
     node->run = internal::RefOf<&internal::PipeOp<T, U, Step>::Run>();
     node->capture = internal::CaptureBytes(step.f, &node->retained);
     node->parents = {node_};
     node->num_partitions = node_->num_partitions;
+    node->hash_partitioned = keeps_partitioning && node_->hash_partitioned;
     return RDD<U>(ctx_, std::move(node));
+  }
+
+  // A node computed from this one's partition of the same index.
+  template <typename U>
+  RDD<U> Narrow(const char* name, internal::FnRef run, std::string capture,
+                internal::Retained retained = {}, bool keeps_partitioning = false) const {
+    auto node = NewNode(name);
+    node->run = run;
+    node->capture = std::move(capture);
+    node->retained = std::move(retained);
+    node->parents = {node_};
+    node->num_partitions = node_->num_partitions;
+    node->hash_partitioned = keeps_partitioning && node_->hash_partitioned;
+    return RDD<U>(ctx_, std::move(node));
+  }
+
+  // This RDD as the map side of a new shuffle into `reducers` partitions.
+  std::shared_ptr<const internal::ShuffleDependency> NewShuffle(internal::FnRef write,
+                                                                std::string write_capture,
+                                                                uint32_t reducers) const {
+    auto dep = std::make_shared<internal::ShuffleDependency>();
+    dep->shuffle_id = ctx_->runner().NewShuffleId();
+    dep->lease = ctx_->runner().LeaseShuffle(dep->shuffle_id);
+    dep->map_side = node_;
+    dep->num_reducers = reducers;
+    dep->write = write;
+    dep->capture = std::move(write_capture);
+    return dep;
   }
 
   template <typename U>
   RDD<U> Shuffled(const char* name, internal::FnRef write, std::string write_capture,
                   internal::FnRef read, std::string read_capture, uint32_t num_partitions,
-                  internal::Retained retained = {}) const {
-    auto dep = std::make_shared<internal::ShuffleDependency>();
-    dep->shuffle_id = ctx_->runner().NewShuffleId();
-    dep->lease = ctx_->runner().LeaseShuffle(dep->shuffle_id);
-    dep->map_side = node_;
-    dep->num_reducers = num_partitions > 0 ? num_partitions : DefaultReducers();
-    dep->write = write;
-    dep->capture = std::move(write_capture);
+                  internal::Retained retained = {}, bool hash_partitioned = false) const {
+    auto dep = NewShuffle(write, std::move(write_capture), Reducers(num_partitions));
     auto node = NewNode(name);
     node->run = read;
     node->capture = std::move(read_capture);
     node->retained = std::move(retained);
-    node->shuffle = dep;
     node->num_partitions = dep->num_reducers;
+    node->shuffles = {std::move(dep)};
+    node->hash_partitioned = hash_partitioned;
     return RDD<U>(ctx_, std::move(node));
+  }
+
+  uint32_t Reducers(uint32_t num_partitions) const {
+    return num_partitions > 0 ? num_partitions : DefaultReducers();
+  }
+
+  // Whether this RDD's records are already where a by-key operation into
+  // `reducers` partitions would send them.
+  bool PartitionedLike(uint32_t reducers) const {
+    return node_->hash_partitioned && node_->num_partitions == reducers;
+  }
+
+  // A by-key aggregation through Agg: narrow when the records are already
+  // partitioned by key that way, a combining shuffle otherwise.
+  template <typename K, typename Agg>
+  RDD<std::pair<K, typename Agg::Combiner>> Aggregated(const char* name, std::string capture,
+                                                       uint32_t num_partitions,
+                                                       internal::Retained retained) const {
+    using Out = std::pair<K, typename Agg::Combiner>;
+    const uint32_t reducers = Reducers(num_partitions);
+    if (PartitionedLike(reducers)) {
+      return Narrow<Out>(name, internal::RefOf<&internal::AggregateNarrowOp<K, Agg>::Run>(),
+                         std::move(capture), std::move(retained), kKeepsPartitioning);
+    }
+    std::string read_capture = capture;
+    return Shuffled<Out>(name, internal::RefOf<&internal::AggregateWriteOp<K, Agg>::Write>(),
+                         std::move(capture),
+                         internal::RefOf<&internal::AggregateReadOp<K, Agg>::Run>(),
+                         std::move(read_capture), reducers, std::move(retained), kHashPartitioned);
+  }
+
+  template <bool kRaw>
+  void Save(const char* action, const std::string& dir) const {
+    const std::string out = internal::PrepareTextOutput(dir);
+    try {
+      Run(action, internal::RefOf<&internal::SaveTextSink<T, kRaw>::Run>(), EncodeToString(out), {},
+          [](uint32_t, std::string&&) { return Status::Ok(); });
+      internal::CommitTextOutput(out, getNumPartitions());
+    } catch (...) {
+      internal::AbortTextOutput(out);
+      throw;
+    }
+  }
+
+  enum JoinKind { kInner, kLeftOuter, kRightOuter, kFullOuter };
+  template <JoinKind kKind, typename Other>
+  auto JoinOf(const Other& other, uint32_t num_partitions, const char* name) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using W = typename internal::PairTraits<typename Other::value_type>::Value;
+    using Step = internal::JoinStep<K, V, W, kKind == kLeftOuter || kKind == kFullOuter,
+                                    kKind == kRightOuter || kKind == kFullOuter>;
+    auto grouped = cogroup(other, num_partitions);
+    return grouped.template Pipe<typename Step::Out>(name, Step{}, kKeepsPartitioning);
+  }
+
+  template <typename Cmp>
+  std::vector<T> Ordered(const char* action, uint64_t n, bool descending, Cmp& cmp) const {
+    internal::CheckUserFunction<Cmp>();
+    static_assert(std::is_invocable_r_v<bool, Cmp&, const T&, const T&>,
+                  "Ember: the comparator must take two records and return whether the first "
+                  "comes before the second");
+    std::vector<T> all;
+    if (n == 0) return all;
+    using Sink = internal::TakeOrderedSink<T, Cmp>;
+    Run(action, internal::RefOf<&Sink::Run>(),
+        EncodeToString(typename Sink::Capture(n, descending, internal::CaptureBytes(cmp))), {},
+        [&](uint32_t, std::string&& bytes) {
+          auto part = DecodeFromString<std::vector<T>>(bytes);
+          if (!part.ok()) return part.status();
+          for (T& v : *part) all.push_back(std::move(v));
+          return Status::Ok();
+        });
+    std::stable_sort(all.begin(), all.end(), [&](const T& a, const T& b) {
+      return descending ? static_cast<bool>(cmp(b, a)) : static_cast<bool>(cmp(a, b));
+    });
+    if (all.size() > n) all.resize(n);
+    return all;
   }
 
   uint32_t DefaultReducers() const {

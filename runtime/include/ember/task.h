@@ -94,8 +94,22 @@ struct NodeView {
   std::span<const uint32_t> parents;
   std::span<const uint32_t> parent_partitions;
   uint32_t num_partitions = 0;
-  uint32_t shuffle_id = 0;
+  std::span<const uint32_t> shuffles;  // the ids of the shuffles the node reads
+
+  // The id of the node's `slot`th shuffle, or a TaskError: a node table
+  // that gives an operator fewer shuffles than it reads is a planner or wire
+  // fault, never an out-of-bounds read.
+  uint32_t Shuffle(size_t slot) const;
 };
+
+inline uint32_t NodeView::Shuffle(size_t slot) const {
+  if (slot >= shuffles.size()) {
+    Fail(InvalidArgumentError("node " + std::to_string(index) + " reads " +
+                              std::to_string(shuffles.size()) + " shuffles, not " +
+                              std::to_string(slot + 1)));
+  }
+  return shuffles[slot];
+}
 
 // Counters the operators keep; the executor reports them with the status.
 struct TaskCounters {
