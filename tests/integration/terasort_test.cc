@@ -1,0 +1,113 @@
+// TeraGen, TeraSort and TeraValidate (examples/terasort) as real
+// applications in local-cluster[2,1]: the sorted output must hold exactly
+// the generated records, in key order, as this test checks by reading the
+// files itself; TeraValidate must agree, and must refuse damaged output.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine_test_util.h"
+
+namespace ember::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kRecord = 100;
+
+// The records of a directory's part files, in name order.
+std::vector<std::string> ReadRecords(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename();
+    if (name.rfind("part-", 0) == 0) names.push_back(e.path());
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<std::string> records;
+  for (const auto& name : names) {
+    std::ifstream in(name, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    const std::string bytes = s.str();
+    EXPECT_EQ(bytes.size() % kRecord, 0u) << name;
+    for (size_t at = 0; at + kRecord <= bytes.size(); at += kRecord) {
+      records.push_back(bytes.substr(at, kRecord));
+    }
+  }
+  return records;
+}
+
+TEST(TeraSortTest, SortsGeneratedRecordsAndValidatesThem) {
+  TempDir dir;
+  const std::string in = dir / "in", out = dir / "out";
+  const std::string master = "local-cluster[2,1]";
+  ProcessResult gen = Submit(master, EMBER_TERAGEN_APP, {"60000", in, "4"});
+  ASSERT_TRUE(gen.Exited(0)) << gen.Describe();
+  const std::vector<std::string> input = ReadRecords(in);
+  ASSERT_EQ(input.size(), 60000u);
+
+  ProcessResult sort = Submit(master, EMBER_TERASORT_APP, {in, out, "5"});
+  ASSERT_TRUE(sort.Exited(0)) << sort.Describe();
+  const std::vector<std::string> output = ReadRecords(out);
+  // The same records, ordered by their 10-byte keys (as unsigned bytes).
+  std::vector<std::string> want = input;
+  std::sort(want.begin(), want.end());
+  std::vector<std::string> got_sorted = output;
+  std::sort(got_sorted.begin(), got_sorted.end());
+  EXPECT_TRUE(got_sorted == want) << "the output does not hold the input's records";
+  for (size_t i = 1; i < output.size(); ++i) {
+    ASSERT_LE(output[i - 1].compare(0, 10, output[i], 0, 10), 0) << "out of order at " << i;
+  }
+  // More than one part file, so the order across them was tested too.
+  size_t parts = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    parts += e.path().filename().string().rfind("part-", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_GT(parts, 1u);
+
+  ProcessResult valid = Submit(master, EMBER_TERAVALIDATE_APP, {out, in});
+  ASSERT_TRUE(valid.Exited(0)) << valid.Describe();
+  EXPECT_NE(valid.out.find("records 60000\n"), std::string::npos) << valid.out;
+  EXPECT_NE(valid.out.find("sorted: yes"), std::string::npos) << valid.out;
+
+  // Damage: swap the first two records of the last part, then drop a record.
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (e.path().filename().string().rfind("part-", 0) == 0) names.push_back(e.path());
+  }
+  std::sort(names.begin(), names.end());
+  std::string last;
+  {
+    std::ifstream f(names.back(), std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    last = s.str();
+  }
+  ASSERT_GE(last.size(), 2 * kRecord);
+  std::string swapped =
+      last.substr(kRecord, kRecord) + last.substr(0, kRecord) + last.substr(2 * kRecord);
+  if (swapped.compare(0, 10, last, 0, 10) != 0) {
+    std::ofstream(names.back(), std::ios::binary | std::ios::trunc) << swapped;
+    ProcessResult bad = Submit(master, EMBER_TERAVALIDATE_APP, {out});
+    EXPECT_EQ(bad.exit_code, 1) << bad.Describe();
+    EXPECT_NE(bad.err.find("smaller than the one before them"), std::string::npos) << bad.err;
+  }
+  std::ofstream(names.back(), std::ios::binary | std::ios::trunc) << last.substr(kRecord);
+  ProcessResult missing = Submit(master, EMBER_TERAVALIDATE_APP, {out, in});
+  EXPECT_EQ(missing.exit_code, 1) << missing.Describe();
+  EXPECT_NE(missing.err.find("does not hold the input's records"), std::string::npos)
+      << missing.err;
+  // A file that is not whole records is refused by name before any job.
+  std::ofstream(names.back(), std::ios::binary | std::ios::app) << "xyz";
+  ProcessResult torn = Submit(master, EMBER_TERAVALIDATE_APP, {out});
+  EXPECT_NE(torn.exit_code, 0);
+  EXPECT_NE(torn.err.find("not a whole number of 100-byte records"), std::string::npos) << torn.err;
+}
+
+}  // namespace
+}  // namespace ember::testing
