@@ -278,26 +278,29 @@ scenario_executor_deleted() {
   log "executor-deleted"
   data_pod
   put_input /data/input-chaos 64
-  # A CPU limit on the executors stretches the job to seconds, so the
-  # deletion lands while tasks run.
-  wordcount_app wc-chaos /data/input-chaos /data/output-chaos \
-    "  executor: {image: ember-executor:$version, instances: 2, cores: 1, coreRequest: 100m, coreLimit: 250m, memory: 512m, volumeMounts: [{name: data, mountPath: /data}]}"
-  # Deleted once the driver has started tasks on it, so the loss lands in the
-  # middle of the job.
-  for _ in $(seq 1 600); do
-    k logs wc-chaos-driver 2>/dev/null | grep -q 'job 0 .* started' && break
-    [[ $(state_of wc-chaos) == COMPLETED ]] && die "wc-chaos completed before an executor could be deleted"
-    sleep 0.1
+  # The deletion must land while the job runs, which depends on how fast
+  # the node is: a run where the job beat the deletion proves nothing and is
+  # tried again. Every run's output must be exact.
+  local attempt lost=""
+  for attempt in 1 2 3; do
+    # A CPU limit on the executors stretches the job to seconds.
+    wordcount_app wc-chaos /data/input-chaos /data/output-chaos \
+      "  executor: {image: ember-executor:$version, instances: 2, cores: 1, coreRequest: 100m, coreLimit: 100m, memory: 512m, volumeMounts: [{name: data, mountPath: /data}]}"
+    # Deleted once the driver has started tasks on it, so the loss lands in
+    # the middle of the job.
+    for _ in $(seq 1 600); do
+      k logs wc-chaos-driver 2>/dev/null | grep -q 'job 0 .* started' && break
+      [[ $(state_of wc-chaos) == COMPLETED ]] && break
+      sleep 0.1
+    done
+    k delete pod wc-chaos-exec-1 --wait=false >/dev/null || die "could not delete wc-chaos-exec-1"
+    wait_state wc-chaos COMPLETED
+    check_output /data/output-chaos "$work/input-64.txt.want"
+    lost=$(k logs wc-chaos-driver | { grep -E 'executor 1 lost|executor 1 is shutting down' || true; } | head -1)
+    [[ -n $lost ]] && break
+    log "attempt $attempt: the job ended before executor 1 went (output exact); again"
   done
-  k delete pod wc-chaos-exec-1 --wait=false >/dev/null || die "could not delete wc-chaos-exec-1"
-  local was
-  was=$(state_of wc-chaos)
-  [[ $was == COMPLETED ]] && die "wc-chaos completed before its executor was deleted: make the input larger"
-  wait_state wc-chaos COMPLETED
-  check_output /data/output-chaos "$work/input-64.txt.want"
-  local lost
-  lost=$(k logs wc-chaos-driver | { grep -E 'executor 1 lost|executor 1 is shutting down' || true; } | head -1)
-  [[ -n $lost ]] || { k logs wc-chaos-driver | tail -40 >&2; die "wc-chaos's driver never saw executor 1 go: the deletion missed the job (its log above)"; }
+  [[ -n $lost ]] || { k logs wc-chaos-driver | tail -40 >&2; die "in 3 runs, wc-chaos's job always ended before executor 1 went (its last log above)"; }
   log "wc-chaos COMPLETED after executor 1 was deleted mid-job ($lost); output exact"
 }
 
