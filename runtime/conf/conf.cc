@@ -161,8 +161,11 @@ const std::vector<Key>& Keys() {
       {"ember.driver.maxResultSize", Type::kBytes, 0, "spark.driver.maxResultSize", 1,
        "results held by the driver at once, over all tasks of a job; 0 is no limit "
        "(default 1g)"},
-      {"ember.stage.maxConsecutiveAttempts", Type::kInt, 1, "spark.stage.maxConsecutiveAttempts",
-       1, "times a stage may lose its shuffle input before its job fails (default 4)"},
+      {"ember.stage.maxConsecutiveAttempts", Type::kInt, 1, "spark.stage.maxConsecutiveAttempts", 1,
+       "times a stage may lose its shuffle input before its job fails (default 4)"},
+      {"ember.locality.waitMs", Type::kDuration, 0, "spark.locality.wait", 1,
+       "how long a task that reads a cached partition waits for a core where it is kept "
+       "before it runs elsewhere and recomputes it (default 3s)"},
       {"ember.task.killGraceMs", Type::kDuration, 0, "", 1,
        "how long a failed job waits for its killed tasks to stop (default 10s)"},
       {"ember.shuffle.io.maxRetries", Type::kInt, 0, "spark.shuffle.io.maxRetries", 1,

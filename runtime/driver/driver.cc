@@ -163,16 +163,17 @@ class RemoteBackend final : public scheduler::ExecutorBackend {
 // kept in a static): once stopped, releasing does nothing.
 class Releaser {
  public:
-  using Release = std::function<void(bool shuffle, uint64_t id)>;
+  enum class Kind : uint8_t { kShuffle, kBroadcast, kCache };
+  using Release = std::function<void(Kind kind, uint64_t id)>;
   explicit Releaser(Release release) : release_(std::move(release)), thread_([this] { Loop(); }) {}
   ~Releaser() { Stop(); }
   Releaser(const Releaser&) = delete;
   Releaser& operator=(const Releaser&) = delete;
 
-  void Post(bool shuffle, uint64_t id) {
+  void Post(Kind kind, uint64_t id) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
-    queue_.emplace_back(shuffle, id);
+    queue_.emplace_back(kind, id);
     cv_.notify_one();
   }
   // Drops what is still queued; no release runs after it returns.
@@ -193,10 +194,10 @@ class Releaser {
     for (;;) {
       cv_.wait(lock, [this] { return stopped_ || !queue_.empty(); });
       if (stopped_) return;
-      auto [shuffle, id] = queue_.front();
+      auto [kind, id] = queue_.front();
       queue_.pop_front();
       lock.unlock();
-      release_(shuffle, id);
+      release_(kind, id);
       lock.lock();
     }
   }
@@ -204,24 +205,24 @@ class Releaser {
   const Release release_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<bool, uint64_t>> queue_;  // guarded by mu_
+  std::deque<std::pair<Kind, uint64_t>> queue_;  // guarded by mu_
   bool stopped_ = false;                         // guarded by mu_
   std::thread thread_;
 };
 
 class Lease {
  public:
-  Lease(std::weak_ptr<Releaser> releaser, bool shuffle, uint64_t id)
-      : releaser_(std::move(releaser)), shuffle_(shuffle), id_(id) {}
+  Lease(std::weak_ptr<Releaser> releaser, Releaser::Kind kind, uint64_t id)
+      : releaser_(std::move(releaser)), kind_(kind), id_(id) {}
   ~Lease() {
-    if (auto r = releaser_.lock()) r->Post(shuffle_, id_);
+    if (auto r = releaser_.lock()) r->Post(kind_, id_);
   }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
 
  private:
   std::weak_ptr<Releaser> releaser_;
-  bool shuffle_;
+  Releaser::Kind kind_;
   uint64_t id_;
 };
 
@@ -253,6 +254,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     so.max_result_bytes =
         static_cast<uint64_t>(settings_.GetOr("ember.driver.maxResultSize", int64_t{1} << 30));
     so.kill_grace = std::chrono::milliseconds(settings_.GetOr("ember.task.killGraceMs", 10'000));
+    so.locality_wait = std::chrono::milliseconds(settings_.GetOr("ember.locality.waitMs", 3'000));
     so.max_fetch_failures =
         static_cast<uint32_t>(settings_.GetOr("ember.stage.maxConsecutiveAttempts", 4));
     so.metrics = metrics_.get();
@@ -379,11 +381,16 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     accumulators_[id] = std::move(state);
   }
   std::shared_ptr<const void> LeaseShuffle(uint32_t shuffle_id) override {
-    return std::make_shared<const Lease>(releaser_, true, shuffle_id);
+    return std::make_shared<const Lease>(releaser_, Releaser::Kind::kShuffle, shuffle_id);
   }
   std::shared_ptr<const void> LeaseBroadcast(uint64_t id) override {
-    return std::make_shared<const Lease>(releaser_, false, id);
+    return std::make_shared<const Lease>(releaser_, Releaser::Kind::kBroadcast, id);
   }
+  uint64_t NewCacheId() override { return next_cache_id_++; }
+  std::shared_ptr<const void> LeaseCache(uint64_t cache_id) override {
+    return std::make_shared<const Lease>(releaser_, Releaser::Kind::kCache, cache_id);
+  }
+  void Unpersist(uint64_t cache_id) override { Release(Releaser::Kind::kCache, cache_id); }
   void RegisterBroadcast(uint64_t id, std::string encoded,
                          std::shared_ptr<const void> value) override {
     {
@@ -507,13 +514,13 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
 
   // Nothing in the program can use the shuffle's outputs or the
   // broadcast's value again: free them here and on every executor.
-  void Release(bool shuffle, uint64_t id) {
+  void Release(Releaser::Kind kind, uint64_t id) {
     std::vector<std::shared_ptr<transport::ExecutorConnection>> conns;
     std::shared_ptr<const std::string> dropped;  // freed outside the lock
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [executor_id, conn] : connections_) conns.push_back(conn);
-      if (!shuffle) {
+      if (kind == Releaser::Kind::kBroadcast) {
         auto it = broadcasts_.find(id);
         if (it != broadcasts_.end()) {
           dropped = std::move(it->second);
@@ -523,15 +530,27 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       }
     }
     proto::DriverMessage msg;
-    if (shuffle) {
-      if (scheduler_) scheduler_->ForgetShuffle(static_cast<uint32_t>(id));
-      if (local_executor_) local_executor_->store().RemoveShuffle(static_cast<uint32_t>(id));
-      msg.mutable_remove_shuffle()->set_shuffle_id(static_cast<uint32_t>(id));
-    } else {
-      internal::DropBroadcast(id);
-      msg.mutable_remove_broadcast()->set_broadcast_id(id);
+    const char* what = "";
+    switch (kind) {
+      case Releaser::Kind::kShuffle:
+        what = "shuffle ";
+        if (scheduler_) scheduler_->ForgetShuffle(static_cast<uint32_t>(id));
+        if (local_executor_) local_executor_->store().RemoveShuffle(static_cast<uint32_t>(id));
+        msg.mutable_remove_shuffle()->set_shuffle_id(static_cast<uint32_t>(id));
+        break;
+      case Releaser::Kind::kBroadcast:
+        what = "broadcast ";
+        internal::DropBroadcast(id);
+        msg.mutable_remove_broadcast()->set_broadcast_id(id);
+        break;
+      case Releaser::Kind::kCache:
+        what = "cache ";
+        if (scheduler_) scheduler_->ForgetCache(id);
+        if (local_executor_) local_executor_->blocks().Remove(id);
+        msg.mutable_remove_cache()->set_cache_id(id);
+        break;
     }
-    EMBER_LOG(kDebug) << "released " << (shuffle ? "shuffle " : "broadcast ") << id;
+    EMBER_LOG(kDebug) << "released " << what << id;
     for (const auto& conn : conns) conn->Send(msg);
   }
 
@@ -772,13 +791,14 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::atomic<uint32_t> next_shuffle_id_{0};
   std::atomic<uint64_t> next_broadcast_id_{1};
   std::atomic<uint64_t> next_accumulator_id_{1};
+  std::atomic<uint64_t> next_cache_id_{1};
   std::atomic<uint32_t> next_job_id_{0};
   // Held weakly: an accumulator the program dropped takes no more updates.
   std::mutex accumulators_mu_;
   std::map<uint64_t, std::weak_ptr<internal::AccumulatorState>> accumulators_;
   conf::Settings settings_;
   std::shared_ptr<Releaser> releaser_ =
-      std::make_shared<Releaser>([this](bool shuffle, uint64_t id) { Release(shuffle, id); });
+      std::make_shared<Releaser>([this](Releaser::Kind kind, uint64_t id) { Release(kind, id); });
   int64_t heartbeat_interval_ms_ = 0;
   int64_t heartbeat_timeout_ms_ = 0;
   int64_t registration_timeout_ms_ = 0;

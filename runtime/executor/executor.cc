@@ -17,9 +17,13 @@ proto::TaskStatus Killed(uint64_t task_id, const std::string& reason) {
 }  // namespace
 
 Executor::Executor(Options options, StatusCallback on_status)
-    : options_(std::move(options)), on_status_(std::move(on_status)), store_(options_.local_dir) {
+    : options_(std::move(options)),
+      on_status_(std::move(on_status)),
+      store_(options_.local_dir),
+      blocks_(options_.local_dir.empty() ? std::string() : options_.local_dir + "/blocks") {
   env_.executor_id = options_.executor_id;
   env_.store = &store_;
+  env_.blocks = &blocks_;
   env_.shuffle_client = options_.shuffle_client;
   env_.metrics = options_.metrics;
   env_.can_commit = options_.can_commit;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/executor/block_store.h"
 #include "runtime/executor/task_runner.h"
 #include "runtime/proto/ember.pb.h"
 #include "runtime/shuffle/shuffle_store.h"
@@ -32,7 +33,7 @@ class Executor {
   struct Options {
     std::string executor_id;
     uint32_t cores = 1;
-    std::string local_dir;  // shuffle files go below it
+    std::string local_dir;  // shuffle files and cached partitions on disk go below it
     transport::ShuffleClient* shuffle_client = nullptr;
     Metrics* metrics = nullptr;
     // See TaskEnvironment::can_commit.
@@ -61,6 +62,7 @@ class Executor {
   void SetFetchOptions(const FetchOptions& options) { env_.fetch = options; }
   uint32_t running() const;
   shuffle::ShuffleStore& store() { return store_; }
+  BlockStore& blocks() { return blocks_; }
 
  private:
   void Work();
@@ -68,6 +70,7 @@ class Executor {
   Options options_;
   StatusCallback on_status_;
   shuffle::ShuffleStore store_;
+  BlockStore blocks_;
   TaskEnvironment env_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -307,6 +307,8 @@ class ExecutorProcess {
       executor_->store().RemoveShuffle(msg.remove_shuffle().shuffle_id());
     } else if (msg.has_remove_broadcast()) {
       internal::DropBroadcast(msg.remove_broadcast().broadcast_id());
+    } else if (msg.has_remove_cache()) {
+      executor_->blocks().Remove(msg.remove_cache().cache_id());
     } else if (msg.has_commit_response()) {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = commit_answers_.find(msg.commit_response().request_id());

@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "common/demangle.h"
+#include "common/log.h"
 #include "ember/accumulator.h"
 #include "ember/function.h"
 #include "ember/operators.h"
 #include "ember/task.h"
 #include "runtime/api/broadcast_cache.h"
+#include "runtime/executor/block_store.h"
 #include "runtime/executor/shuffle_reader.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/shuffle/shuffle_file.h"
@@ -224,6 +226,29 @@ class TaskRun final : public internal::TaskContext {
     counters().shuffle_bytes_written += block.size();
   }
 
+  std::shared_ptr<const std::string> CachedBlock(uint64_t cache_id, uint32_t partition) override {
+    return env_.blocks != nullptr ? env_.blocks->Get(cache_id, partition) : nullptr;
+  }
+  void PutCachedBlock(uint64_t cache_id, uint32_t partition, uint8_t level,
+                      std::string records) override {
+    if (env_.blocks == nullptr) return;
+    const uint64_t bytes = records.size();
+    Status st = env_.blocks->Put(cache_id, partition, level, std::move(records));
+    if (!st.ok()) {
+      // Not kept: the partition is computed again when next needed.
+      EMBER_LOG(kWarning) << "could not keep cached partition " << partition << " of cache "
+                          << cache_id << ": " << st.message();
+      return;
+    }
+    kept_.push_back({cache_id, partition, bytes});
+  }
+  struct Kept {
+    uint64_t cache_id;
+    uint32_t partition;
+    uint64_t bytes;
+  };
+  const std::vector<Kept>& kept() const { return kept_; }
+
   uint32_t partition() const override { return task_.partition(); }
   uint32_t attempt() const override { return task_.attempt(); }
 
@@ -273,6 +298,7 @@ class TaskRun final : public internal::TaskContext {
   std::vector<internal::NodeRunFn> runs_;
   std::vector<const char*> outputs_;  // record type each node produces
   std::unique_ptr<shuffle::ShuffleFileWriter> writer_;
+  std::vector<Kept> kept_;  // cached partitions this task stored
 };
 
 }  // namespace
@@ -301,6 +327,12 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
         run.Execute(status);
       }
       status.set_state(proto::TaskStatus::SUCCEEDED);
+      for (const auto& kept : run.kept()) {
+        proto::CachedBlock* block = status.add_cached_blocks();
+        block->set_cache_id(kept.cache_id);
+        block->set_partition(kept.partition);
+        block->set_bytes(kept.bytes);
+      }
       for (const auto& [id, value] : accumulators.updates()) {
         proto::AccumulatorUpdate* update = status.add_accumulator_updates();
         update->set_id(id);

@@ -18,6 +18,7 @@
 #include "runtime/proto/ember.pb.h"
 
 namespace ember {
+class BlockStore;
 class Metrics;
 namespace shuffle {
 class ShuffleStore;
@@ -29,6 +30,7 @@ class ShuffleClient;
 struct TaskEnvironment {
   std::string executor_id;
   shuffle::ShuffleStore* store = nullptr;              // this executor's map outputs
+  BlockStore* blocks = nullptr;                        // its cached partitions; null: none kept
   transport::ShuffleClient* shuffle_client = nullptr;  // remote fetches; null: all local
   Metrics* metrics = nullptr;                          // optional
   FetchOptions fetch;                                  // retries, timeouts, buffer

@@ -74,6 +74,15 @@ void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
     running_.erase(t);
   }
   executors_.erase(it);
+  if (auto held = cached_of_.find(id); held != cached_of_.end()) {
+    for (const auto& key : held->second) {
+      auto c = cached_.find(key);
+      if (c == cached_.end()) continue;
+      c->second.erase(id);
+      if (c->second.empty()) cached_.erase(c);
+    }
+    cached_of_.erase(held);
+  }
   std::unordered_set<uint32_t> lost;
   if (auto held = outputs_of_.find(id); held != outputs_of_.end()) {
     for (const auto& [shuffle_id, map] : held->second) lost.insert(shuffle_id);
@@ -123,7 +132,15 @@ void Scheduler::Index(const std::string& id, const ExecutorState& e) {
   if (e.free() > 0) by_free_.emplace(e.idle(), e.idle() > 0 ? 0 : e.free(), id);
 }
 
-Scheduler::ExecutorState* Scheduler::PickExecutor(std::string* id) {
+Scheduler::ExecutorState* Scheduler::PickExecutor(std::string* id,
+                                                  const std::vector<std::string>& preferred) {
+  for (const std::string& p : preferred) {
+    auto it = executors_.find(p);
+    if (it != executors_.end() && it->second.free() > 0) {
+      *id = p;
+      return &it->second;
+    }
+  }
   if (by_free_.empty()) return nullptr;
   *id = std::get<2>(*by_free_.begin());
   return &executors_.at(*id);
@@ -243,6 +260,39 @@ void Scheduler::ForgetShuffle(uint32_t shuffle_id) {
   shuffles_.erase(shuffle_id);
 }
 
+void Scheduler::ForgetCache(uint64_t cache_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = cached_.lower_bound({cache_id, 0});
+       it != cached_.end() && it->first.first == cache_id;) {
+    it = cached_.erase(it);
+  }
+  for (auto& [executor, keys] : cached_of_) {
+    keys.erase(std::remove_if(keys.begin(), keys.end(),
+                              [&](const auto& key) { return key.first == cache_id; }),
+               keys.end());
+  }
+}
+
+std::vector<std::string> Scheduler::CacheHolders(uint64_t cache_id, uint32_t partition) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cached_.find({cache_id, partition});
+  if (it == cached_.end()) return {};
+  return std::vector<std::string>(it->second.begin(), it->second.end());
+}
+
+std::vector<std::string> Scheduler::PreferredFor(const Stage& stage, uint32_t slot) const {
+  std::vector<std::string> holders;
+  // A persist node whose partitions line up with the stage's (the common
+  // case: a narrow chain above it) holds the task's partition under the
+  // same index; elsewhere the preference is only a guess, never a fault.
+  const uint32_t partition = stage.partitions[slot];
+  for (uint64_t cache_id : stage.cache_ids) {
+    auto it = cached_.find({cache_id, partition});
+    if (it != cached_.end()) holders.insert(holders.end(), it->second.begin(), it->second.end());
+  }
+  return holders;
+}
+
 bool Scheduler::InputsComplete(const Stage& stage) const {
   for (uint32_t s : stage.inputs) {
     if (!shuffles_.at(s).complete()) return false;
@@ -278,17 +328,54 @@ void Scheduler::MarkReady(Stage& stage, uint32_t slot, Queue where) {
   }
 }
 
+bool Scheduler::WaitForLocality(Stage& stage, uint32_t slot) {
+  if (stage.cache_ids.empty()) return false;
+  const std::vector<std::string> holders = PreferredFor(stage, slot);
+  bool worth_waiting = false;
+  for (const std::string& h : holders) {
+    auto it = executors_.find(h);
+    if (it == executors_.end() || it->second.draining || it->second.unreachable) continue;
+    if (it->second.free() > 0) return false;  // LaunchOne picks it
+    worth_waiting = true;
+  }
+  if (!worth_waiting) return false;
+  const auto now = std::chrono::steady_clock::now();
+  auto [since, first] = stage.waiting_since.try_emplace(slot, now);
+  return now - since->second < options_.locality_wait;
+}
+
 void Scheduler::LaunchReady(Job& job) {
   for (Stage& stage : job.stages) {
     if (stage.ready.empty() || !InputsComplete(stage)) continue;
+    std::vector<uint32_t> deferred;
+    bool full = false;
     while (!stage.ready.empty()) {
-      if (by_free_.empty()) return;
+      if (by_free_.empty()) {
+        full = true;
+        break;
+      }
       const uint32_t slot = stage.ready.front();
       stage.ready.pop_front();
       stage.queued[slot] = false;
       if (stage.state[slot] != PartState::kWaiting) continue;  // done meanwhile
-      if (!LaunchOne(job, stage, slot)) return;
+      if (WaitForLocality(stage, slot)) {
+        deferred.push_back(slot);
+        continue;
+      }
+      stage.waiting_since.erase(slot);
+      if (!LaunchOne(job, stage, slot)) {
+        full = true;
+        break;
+      }
     }
+    // Their turn comes again at the next event or turn of the loop.
+    for (uint32_t slot : deferred) {
+      if (!stage.queued[slot]) {
+        stage.queued[slot] = true;
+        stage.ready.push_back(slot);
+      }
+    }
+    if (full) return;
   }
 }
 
@@ -317,7 +404,7 @@ bool Scheduler::LaunchOne(Job& job, Stage& stage, uint32_t slot) {
   task.set_attempt(stage.failures[slot]);
   while (true) {
     std::string id;
-    ExecutorState* e = PickExecutor(&id);
+    ExecutorState* e = PickExecutor(&id, PreferredFor(stage, slot));
     if (e == nullptr) {
       // No core free after all: back to the front of the line.
       stage.ready.push_front(slot);
@@ -421,6 +508,15 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
   if (task.may_commit && status.state() != proto::TaskStatus::SUCCEEDED) committers_.erase(slot);
   switch (status.state()) {
     case proto::TaskStatus::SUCCEEDED: {
+      // What it kept is there whether or not this success counts.
+      if (executors_.count(task.executor_id) > 0) {
+        for (const proto::CachedBlock& block : status.cached_blocks()) {
+          const auto key = std::make_pair(block.cache_id(), block.partition());
+          if (cached_[key].insert(task.executor_id).second) {
+            cached_of_[task.executor_id].push_back(key);
+          }
+        }
+      }
       if (stage.state[slot] == PartState::kDone) return;
       if (stage.plan.output) {
         ShuffleState& s = shuffles_.at(stage.plan.output->shuffle_id);
@@ -552,6 +648,10 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
       }
     }
     for (const auto& dep : plan.inputs) stage.inputs.push_back(dep->shuffle_id);
+    for (const auto& node : plan.nodes) {
+      if (node->cache_id != 0 && node->num_partitions == n)
+        stage.cache_ids.push_back(node->cache_id);
+    }
     stage.plan = std::move(plan);
     const size_t slots = stage.partitions.size();
     stage.state.assign(slots, PartState::kWaiting);

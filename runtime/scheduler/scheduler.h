@@ -90,6 +90,9 @@ class Scheduler {
     std::chrono::milliseconds no_executor_timeout{std::chrono::seconds(60)};
     // How long a failed job waits for its killed attempts to stop.
     std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
+    // How long a task that reads a cached partition waits for a slot on an
+    // executor that keeps it, before it runs elsewhere (and recomputes it).
+    std::chrono::milliseconds locality_wait{std::chrono::seconds(3)};
     // The results of one job held at once, summed over its tasks; 0 is no
     // limit. Past it the job fails (spark.driver.maxResultSize).
     uint64_t max_result_bytes = 0;
@@ -129,6 +132,10 @@ class Scheduler {
   void Abort(const Status& why);
   // Forgets the outputs of a shuffle that no RDD can read any more.
   void ForgetShuffle(uint32_t shuffle_id);
+  // Forgets where the partitions of a cache (persist) are kept.
+  void ForgetCache(uint64_t cache_id);
+  // The executors that hold cached partition (cache_id, partition).
+  std::vector<std::string> CacheHolders(uint64_t cache_id, uint32_t partition) const;
 
   // Waits until `count` executors are registered. DEADLINE_EXCEEDED after
   // `timeout`.
@@ -185,6 +192,9 @@ class Scheduler {
     std::vector<size_t> readers;                  // stages that read this stage's output
     std::vector<uint32_t> inputs;                 // shuffle ids this stage reads
     std::optional<proto::TaskDescription> shape;  // DescribeStage, built once
+    std::vector<uint64_t> cache_ids;              // of the stage's persist nodes
+    // By slot: since when it waits for a core where its cached partition is.
+    std::unordered_map<uint32_t, std::chrono::steady_clock::time_point> waiting_since;
   };
   struct RunningTask {
     size_t stage = 0;  // index into the job's stages, or kNoStage once the job ended
@@ -212,7 +222,14 @@ class Scheduler {
   bool InputsComplete(const Stage& stage) const;
   void LaunchReady(Job& job);
   bool LaunchOne(Job& job, Stage& stage, uint32_t slot);
-  ExecutorState* PickExecutor(std::string* id);
+  // The executor with the most room, or, when one of `preferred` has a
+  // free slot, that one.
+  ExecutorState* PickExecutor(std::string* id, const std::vector<std::string>& preferred = {});
+  // Executors holding a cached partition the task of `slot` reads.
+  std::vector<std::string> PreferredFor(const Stage& stage, uint32_t slot) const;
+  // Whether the task of `slot` should wait for a slot where its cached
+  // partition is, rather than run elsewhere now.
+  bool WaitForLocality(Stage& stage, uint32_t slot);
   void TakeCore(const std::string& id, ExecutorState& e, uint64_t task_id);
   void FreeCore(const std::string& id, uint64_t task_id);
   void KillAttempt(uint64_t task_id);
@@ -245,6 +262,10 @@ class Scheduler {
   std::unordered_map<uint32_t, ShuffleState> shuffles_;
   // What each executor holds: (shuffle, map) pairs, for losing them at once.
   std::unordered_map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> outputs_of_;
+  // Cached partitions: (cache id, partition) -> the executors holding it,
+  // and what each executor holds, for losing it at once.
+  std::map<std::pair<uint64_t, uint32_t>, std::set<std::string>> cached_;
+  std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint32_t>>> cached_of_;
   std::unordered_map<uint64_t, RunningTask> running_;
   std::deque<std::pair<std::string, proto::TaskStatus>> inbox_;
   // Partitions of the running result stage that have permission to commit:

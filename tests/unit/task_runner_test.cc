@@ -50,7 +50,7 @@ class TaskRunnerTest : public ::testing::Test {
 
   GraphOnlyRunner runner_;
   Context ctx_{&runner_};
-  TaskEnvironment env_{"test", nullptr, nullptr, nullptr, {}, {}};
+  TaskEnvironment env_{"test", nullptr, nullptr, nullptr, nullptr, {}, {}};
 };
 
 RDD<std::string> Strings(Context& ctx) {
@@ -83,7 +83,8 @@ TEST_F(TaskRunnerTest, SinkThatReadsAnotherTypeIsRefused) {
 
 TEST_F(TaskRunnerTest, NodeThatReadsAnotherTypeIsRefused) {
   // A string -> size map spliced onto an int64 source.
-  auto sizes = Strings(ctx_).map([](const std::string& s) { return static_cast<int64_t>(s.size()); });
+  auto sizes =
+      Strings(ctx_).map([](const std::string& s) { return static_cast<int64_t>(s.size()); });
   proto::TaskDescription good = CollectTask(sizes);
   ASSERT_EQ(good.nodes_size(), 3);
   proto::TaskDescription task = good;
@@ -117,15 +118,18 @@ TEST_F(TaskRunnerTest, SinkNamedAsANodeIsRefused) {
 }
 
 TEST_F(TaskRunnerTest, StateThatDoesNotDecodeFailsTheTask) {
-  auto prefixed = ctx_.range(0, 2, 1, 1).map(ember::with(std::string("p"), [](const std::string& p, int64_t x) {
-    return p + std::to_string(x);
-  }));
+  auto prefixed =
+      ctx_.range(0, 2, 1, 1).map(ember::with(std::string("p"), [](const std::string& p, int64_t x) {
+        return p + std::to_string(x);
+      }));
   proto::TaskDescription task = CollectTask(prefixed);
   ASSERT_EQ(Run(task).state(), proto::TaskStatus::SUCCEEDED);
-  task.mutable_nodes(1)->set_capture(std::string("\xff\xff\xff\xff\xff", 5));  // a length past the end
+  task.mutable_nodes(1)->set_capture(
+      std::string("\xff\xff\xff\xff\xff", 5));  // a length past the end
   proto::TaskStatus status = Run(task);
   EXPECT_EQ(status.state(), proto::TaskStatus::FAILED);
-  EXPECT_NE(status.error().find("decoding the state of a function (ember::with)"), std::string::npos)
+  EXPECT_NE(status.error().find("decoding the state of a function (ember::with)"),
+            std::string::npos)
       << status.error();
   task = CollectTask(Strings(ctx_));
   task.mutable_nodes(1)->set_capture("x");
@@ -139,8 +143,9 @@ TEST_F(TaskRunnerTest, StateThatDoesNotDecodeFailsTheTask) {
 // is free again.
 TEST_F(TaskRunnerTest, KilledTasksStopAndReportKilled) {
   // Counting 2^62 numbers takes years: only a kill ends this task.
-  proto::TaskDescription endless = SinkTask(ctx_.range(0, int64_t{1} << 62, 1, 1),
-                                            internal::RefOf<&internal::CountSink<int64_t>::Run>(), "count");
+  proto::TaskDescription endless =
+      SinkTask(ctx_.range(0, int64_t{1} << 62, 1, 1),
+               internal::RefOf<&internal::CountSink<int64_t>::Run>(), "count");
   endless.set_task_id(1);
   proto::TaskDescription queued = endless;
   queued.set_task_id(2);
@@ -186,7 +191,7 @@ TEST_F(TaskRunnerTest, KilledTasksStopAndReportKilled) {
   std::map<uint64_t, proto::TaskStatus::State> states;
   for (const proto::TaskStatus& s : statuses) states[s.task_id()] = s.state();
   EXPECT_EQ(states, (std::map<uint64_t, proto::TaskStatus::State>{{1, proto::TaskStatus::KILLED},
-                                                                   {2, proto::TaskStatus::KILLED}}));
+                                                                  {2, proto::TaskStatus::KILLED}}));
   lock.unlock();
   // The core is given back just after the status goes out.
   while (executor.running() != 0 && std::chrono::steady_clock::now() < deadline) {

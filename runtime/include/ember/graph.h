@@ -52,6 +52,10 @@ struct Node {
   // mapValues and filter keep. A by-key operation with as many partitions
   // reads such a node without a shuffle.
   bool hash_partitioned = false;
+  // Non-zero on the node persist() makes: its partitions are kept on the
+  // executors that computed them, under this id, and tasks that read them
+  // go there when they can.
+  uint64_t cache_id = 0;
   // Per-partition source data (file splits, slices); empty for non-sources.
   std::function<std::string(uint32_t partition)> payload;
 };
@@ -78,6 +82,11 @@ class JobRunner {
   // on every executor. Null when the runner frees nothing.
   virtual std::shared_ptr<const void> LeaseShuffle(uint32_t /*shuffle_id*/) { return nullptr; }
   virtual std::shared_ptr<const void> LeaseBroadcast(uint64_t /*id*/) { return nullptr; }
+  // Cached partitions: a new cache id, a lease that frees the blocks once
+  // no RDD can read them, and unpersist (free them now).
+  virtual uint64_t NewCacheId() { return 0; }
+  virtual std::shared_ptr<const void> LeaseCache(uint64_t /*cache_id*/) { return nullptr; }
+  virtual void Unpersist(uint64_t /*cache_id*/) {}
   // Makes a broadcast value available to executors (as `encoded`) and to
   // the driver's own process (as `value`).
   virtual void RegisterBroadcast(uint64_t id, std::string encoded,

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "ember/ops/actions.h"
+#include "ember/ops/cache.h"
 #include "ember/ops/cogroup.h"
 #include "ember/ops/group_by_key.h"
 #include "ember/ops/map.h"

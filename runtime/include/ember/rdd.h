@@ -28,6 +28,11 @@
 
 namespace ember {
 
+// Where persist keeps partitions: in the executor's memory, in files in its
+// local directory, or in memory and, past the executor's budget, on disk
+// (Ember has no memory budget yet: kMemoryAndDisk keeps them in memory).
+enum class StorageLevel : uint8_t { kMemory = 0, kDisk = 1, kMemoryAndDisk = 2 };
+
 template <typename T>
 class RDD {
   // Ownership first: a view is often not encodable either, and what to use
@@ -485,6 +490,29 @@ class RDD {
     return Shuffled<T>("repartition", internal::RefOf<&internal::RoundRobinWriteOp<T>::Write>(),
                        std::string(), internal::RefOf<&internal::PlainReadOp<T>::Run>(),
                        std::string(), num_partitions);
+  }
+
+  // The same records, kept by the executors that compute them the first time
+  // an action needs them, and read back (on those executors) by every later
+  // job instead of recomputing the lineage. A kept partition that is lost
+  // with its executor is recomputed from lineage. Use the RDD this returns.
+  RDD<T> persist(StorageLevel level = StorageLevel::kMemory) const {
+    auto node = NewNode("persist");
+    node->cache_id = ctx_->runner().NewCacheId();
+    node->run = internal::RefOf<&internal::CacheOp<T>::Run>();
+    node->capture =
+        EncodeToString(internal::CacheCapture(node->cache_id, static_cast<uint8_t>(level)));
+    if (auto lease = ctx_->runner().LeaseCache(node->cache_id)) node->retained.push_back(lease);
+    node->parents = {node_};
+    node->num_partitions = node_->num_partitions;
+    node->hash_partitioned = node_->hash_partitioned;
+    return RDD<T>(ctx_, std::move(node));
+  }
+  RDD<T> cache() const { return persist(StorageLevel::kMemory); }
+  // Frees the kept partitions on every executor now (they also go once no
+  // RDD can read them). Using the RDD again computes and keeps them anew.
+  void unpersist() const {
+    if (node_->cache_id != 0) ctx_->runner().Unpersist(node_->cache_id);
   }
 
   // -------------------------------------------------------------- actions --

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -146,6 +147,17 @@ class TaskContext {
   // Map side: appends one block of encoded records for `reduce_id`. Blocks
   // must come in non-decreasing reducer order.
   virtual void WriteShuffleBlock(uint32_t reduce_id, std::string_view block) = 0;
+
+  // Cached partitions (persist): the encoded records of block (cache_id,
+  // partition) kept on this executor, or null; and keeping one (level: 0
+  // memory, 1 disk, 2 memory and disk). A context with no block store
+  // keeps nothing.
+  virtual std::shared_ptr<const std::string> CachedBlock(uint64_t /*cache_id*/,
+                                                         uint32_t /*partition*/) {
+    return nullptr;
+  }
+  virtual void PutCachedBlock(uint64_t /*cache_id*/, uint32_t /*partition*/, uint8_t /*level*/,
+                              std::string /*records*/) {}
 
   // For saveAsTextFile: the partition being computed and attempt number.
   virtual uint32_t partition() const = 0;
