@@ -51,13 +51,15 @@ demo: build
 
 # WordCount throughput against a hand-written baseline, then the informer
 # and the operator against the real control plane, then scheduler overhead,
-# then WordCount while executors are killed and frozen.
+# then WordCount while executors are killed and frozen, then TeraSort against
+# GNU sort.
 bench: build controlplane-build
 	@bash bench/run.sh $(BUILD_DIR)
 	@bash bench/informer.sh $(BUILD_DIR)
 	@bash bench/operator.sh $(BUILD_DIR)
 	@bash bench/scheduler.sh $(BUILD_DIR)
 	@bash bench/chaos.sh $(BUILD_DIR)
+	@bash bench/terasort.sh $(BUILD_DIR)
 
 format:
 	@find common runtime operator examples bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -46,6 +46,21 @@ inline std::string MakeRecord(uint64_t row) {
   return r;
 }
 
+// The same row in gensort's ASCII form (gensort -a): a 10-character
+// printable key, then the row number in hex and filler, ending in "\r\n",
+// so that line tools (GNU sort) and Ember sort one file alike.
+inline std::string MakeAsciiRecord(uint64_t row) {
+  std::string r = MakeRecord(row);
+  for (size_t i = 0; i < kKeyBytes; ++i) {
+    r[i] = static_cast<char>(' ' + static_cast<unsigned char>(r[i]) % 95);
+  }
+  r[10] = r[11] = r[44] = r[45] = ' ';
+  for (size_t i = 46; i < 98; ++i) r[i] = static_cast<char>('A' + (row + i) % 26);
+  r[98] = '\r';
+  r[99] = '\n';
+  return r;
+}
+
 // FNV-1a over a record: summed over records it is an order-independent
 // checksum of a data set.
 inline uint64_t RecordHash(std::string_view record) {

@@ -1,0 +1,134 @@
+// KMeans (Lloyd's algorithm): points are assigned to their nearest center,
+// and each center moves to the mean of its points. The first K points are
+// the initial centers; the centers travel to executors as a broadcast each
+// iteration. The parsed points are cached on the executors.
+//
+//   ember-submit --master local-cluster[2,1] libkmeans.so POINTS K ITERATIONS
+//
+// POINTS: lines of whitespace-separated coordinates, the same number on
+// every line. Prints each iteration's time and cost (the sum of squared
+// distances to the nearest center), then the centers, one per line.
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ember/ember.h>
+
+namespace {
+
+using Point = std::vector<double>;
+
+Point Parse(const std::string& line) {
+  Point p;
+  std::istringstream in(line);
+  for (double x; in >> x;) p.push_back(x);
+  return p;
+}
+
+double Distance2(const Point& a, const Point& b) {
+  if (a.size() != b.size()) {
+    throw std::invalid_argument("a point of " + std::to_string(a.size()) +
+                                " coordinates among points of " + std::to_string(b.size()));
+  }
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d += (a[i] - b[i]) * (a[i] - b[i]);
+  return d;
+}
+
+std::pair<int64_t, double> Nearest(const std::vector<Point>& centers, const Point& p) {
+  int64_t best = 0;
+  double best_d = std::numeric_limits<double>::infinity();
+  for (size_t c = 0; c < centers.size(); ++c) {
+    const double d = Distance2(p, centers[c]);
+    if (d < best_d) {
+      best_d = d;
+      best = static_cast<int64_t>(c);
+    }
+  }
+  return {best, best_d};
+}
+
+// Per center: the sum of its points, how many, and their squared distances.
+struct Moments {
+  Point sum;
+  int64_t count = 0;
+  double cost = 0;
+  EMBER_FIELDS(sum, count, cost)
+};
+
+}  // namespace
+
+EMBER_APPLICATION(ctx, args) {
+  if (args.size() != 3) {
+    std::fprintf(stderr, "usage: kmeans POINTS K ITERATIONS\n");
+    return 2;
+  }
+  int64_t k = 0, iterations = 0;
+  try {
+    k = std::stoll(args[1]);
+    iterations = std::stoll(args[2]);
+  } catch (const std::exception&) {
+    k = 0;
+  }
+  if (k < 1 || iterations < 1) {
+    std::fprintf(stderr, "kmeans: K and ITERATIONS must be positive integers\n");
+    return 2;
+  }
+  const auto t_start = std::chrono::steady_clock::now();
+  auto points = ctx.textFile(args[0])
+                    .filter([](const std::string& l) {
+                      return l.find_first_not_of(" \t\r") != std::string::npos;
+                    })
+                    .map([](const std::string& l) { return Parse(l); })
+                    .cache();  // parsed once, read by every iteration
+  std::vector<Point> centers = points.take(static_cast<uint64_t>(k));
+  if (static_cast<int64_t>(centers.size()) < k) {
+    std::fprintf(stderr, "kmeans: %zu points, fewer than K = %lld\n", centers.size(),
+                 static_cast<long long>(k));
+    return 1;
+  }
+  for (int64_t i = 1; i <= iterations; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto current = ctx.broadcast(centers);
+    auto moments =
+        points
+            .map(ember::with(
+                current,
+                [](const ember::Broadcast<std::vector<Point>>& c, Point p) {
+                  const auto [nearest, d] = Nearest(c.value(), p);
+                  return std::pair<int64_t, Moments>(nearest, Moments{std::move(p), 1, d});
+                }))
+            .reduceByKey([](Moments a, Moments b) {
+              for (size_t j = 0; j < a.sum.size(); ++j) a.sum[j] += b.sum[j];
+              a.count += b.count;
+              a.cost += b.cost;
+              return a;
+            })
+            .collect();
+    double cost = 0;
+    for (auto& [c, m] : moments) {
+      cost += m.cost;
+      for (double& x : m.sum) x /= static_cast<double>(m.count);
+      centers[static_cast<size_t>(c)] = std::move(m.sum);
+    }
+    std::printf("iteration %lld: %.3f s, cost %.6f\n", static_cast<long long>(i),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), cost);
+    std::fflush(stdout);  // progress, as it happens, also through a pipe
+  }
+  for (const Point& c : centers) {
+    std::string line = "center";
+    char buf[40];
+    for (double x : c) {
+      std::snprintf(buf, sizeof(buf), " %.17g", x);
+      line += buf;
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  std::printf("kmeans: %lld iterations in %.2f s\n", static_cast<long long>(iterations),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+  return 0;
+}
