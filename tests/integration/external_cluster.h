@@ -69,8 +69,9 @@ inline size_t CountMarkers(const std::string& dir, const std::string& prefix) {
 // One ember-driver in external mode plus the executors a test starts for it.
 class ExternalCluster {
  public:
+  // Runs `app` (the ops test application unless named).
   ExternalCluster(const std::string& app_id, int executors, const std::vector<std::string>& flags,
-                  const std::vector<std::string>& app_args)
+                  const std::vector<std::string>& app_args, const std::string& app = EMBER_OPS_APP)
       : app_id_(app_id) {
     WriteFileOrDie(secret_file(), "integration-secret-" + app_id);
     std::vector<std::string> argv = {
@@ -80,7 +81,7 @@ class ExternalCluster {
         "--log-level",       "info",     "--local-dir",
         dir_ / "driver"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.push_back(EMBER_OPS_APP);
+    argv.push_back(app);
     argv.insert(argv.end(), app_args.begin(), app_args.end());
     driver_ = std::make_unique<Process>(std::move(argv));
   }

@@ -3,7 +3,10 @@
 // keyed_app.cc as a real process, in local[2] and local-cluster[2,1]. Every
 // expectation is computed here from the generated input, independently of
 // the engine.
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -458,6 +461,77 @@ TEST_P(KeyedTest, AccumulatorsCountEachSuccessfulTaskOnce) {
   EXPECT_EQ(out.Scalar("keys"), "5");
   // Added on the map side of a shuffle, from an initial value of 100.
   EXPECT_EQ(out.Scalar("mapped"), std::to_string(100 + sum));
+}
+
+// The pids of the processes that left "compute" markers, one per marker.
+std::vector<int> ComputedBy(const std::string& markers) {
+  std::vector<int> pids;
+  for (const auto& e : fs::directory_iterator(markers)) {
+    const std::string name = e.path().filename();
+    if (name.rfind("compute-", 0) == 0) pids.push_back(std::stoi(name.substr(8)));
+  }
+  return pids;
+}
+
+// Runs the cache scenario; `between` runs once the app has used its cached
+// RDD twice and waits (before it reads it a third time).
+void RunCache(const std::string& master, const std::string& level, const TempDir& dir,
+              const std::function<void(const std::vector<int>&)>& between, AppOutput* out) {
+  const std::string markers = dir / ("markers-" + level), go = dir / ("go-" + level);
+  fs::create_directories(markers);
+  Process app({Bin("ember-submit"), "--master", master, "--no-progress", EMBER_KEYED_APP, "cache",
+               markers, level, go});
+  ASSERT_TRUE(WaitUntil([&] { return app.Stdout().find("N\tready\tyes") != std::string::npos; },
+                        std::chrono::seconds(60)))
+      << app.Stdout() << app.Stderr();
+  // Three jobs so far, each partition computed once.
+  const std::vector<int> first = ComputedBy(markers);
+  EXPECT_EQ(first.size(), 4u) << "the persisted partitions were computed more than once";
+  between(first);
+  std::ofstream(go) << "go";
+  ProcessResult r = app.Wait(std::chrono::seconds(120));
+  ASSERT_TRUE(r.Exited(0)) << r.Describe();
+  *out = ParseAppOutput(r.out);
+  int64_t sum = 0, evens = 0;
+  for (int64_t v = 0; v < 20000; ++v) {
+    sum += 3 * v;
+    evens += (3 * v) % 2 == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(out->Scalar("count1"), "20000");
+  EXPECT_EQ(out->Scalar("sum1"), std::to_string(sum));
+  EXPECT_EQ(out->Scalar("evens1"), std::to_string(evens));
+  EXPECT_EQ(out->Scalar("sum2"), std::to_string(sum));
+  EXPECT_EQ(out->Scalar("sum3"), std::to_string(sum));
+}
+
+TEST_P(KeyedTest, PersistedPartitionsAreComputedOnceAndAgainAfterUnpersist) {
+  for (const char* level : {"memory", "disk"}) {
+    AppOutput out;
+    ASSERT_NO_FATAL_FAILURE(RunCache(
+        GetParam(), level, dir_, [](const std::vector<int>&) {}, &out));
+    // After unpersist the last job computed all 4 again.
+    EXPECT_EQ(ComputedBy(dir_ / (std::string("markers-") + level)).size(), 8u) << level;
+  }
+}
+
+TEST(KeyedCacheTest, PartitionsOfAKilledExecutorAreRecomputedFromLineage) {
+  TempDir dir;
+  AppOutput out;
+  int victim = 0;
+  size_t lost = 0;
+  ASSERT_NO_FATAL_FAILURE(RunCache(
+      "local-cluster[2,1]", "memory", dir,
+      [&](const std::vector<int>& pids) {
+        victim = pids.front();
+        lost = static_cast<size_t>(std::count(pids.begin(), pids.end(), victim));
+        ASSERT_EQ(::kill(victim, SIGKILL), 0) << "executor " << victim;
+      },
+      &out));
+  // The killed executor's partitions once more after the kill, then all 4
+  // after unpersist; the others' not again before that.
+  const std::vector<int> all = ComputedBy(dir / "markers-memory");
+  EXPECT_EQ(all.size(), 4 + lost + 4) << "victim " << victim << " held " << lost;
+  EXPECT_EQ(std::count(all.begin(), all.end(), victim), static_cast<long>(lost));
 }
 
 TEST_P(KeyedTest, BadArgumentsFailBeforeAnyJobWithTheirReason) {

@@ -2,6 +2,8 @@
 // applications in local-cluster[2,1]: the sorted output must hold exactly
 // the generated records, in key order, as this test checks by reading the
 // files itself; TeraValidate must agree, and must refuse damaged output.
+#include <signal.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_test_util.h"
+#include "external_cluster.h"
 
 namespace ember::testing {
 namespace {
@@ -107,6 +110,50 @@ TEST(TeraSortTest, SortsGeneratedRecordsAndValidatesThem) {
   ProcessResult torn = Submit(master, EMBER_TERAVALIDATE_APP, {out});
   EXPECT_NE(torn.exit_code, 0);
   EXPECT_NE(torn.err.find("not a whole number of 100-byte records"), std::string::npos) << torn.err;
+}
+
+TEST(TeraSortTest, AsciiRecordsSortAsTheirLinesDo) {
+  // gensort's ASCII form: 100-byte lines ending in \r\n, printable keys.
+  TempDir dir;
+  const std::string in = dir / "in", out = dir / "out";
+  ProcessResult gen = Submit("local[2]", EMBER_TERAGEN_APP, {"--ascii", "20000", in, "3"});
+  ASSERT_TRUE(gen.Exited(0)) << gen.Describe();
+  std::vector<std::string> input = ReadRecords(in);
+  ASSERT_EQ(input.size(), 20000u);
+  for (const auto& r : input) {
+    ASSERT_EQ(r.substr(98), "\r\n");
+    for (size_t i = 0; i < 10; ++i) ASSERT_TRUE(r[i] >= ' ' && r[i] <= '~') << r;
+  }
+  ProcessResult sort = Submit("local[2]", EMBER_TERASORT_APP, {in, out, "4"});
+  ASSERT_TRUE(sort.Exited(0)) << sort.Describe();
+  // What a line sort gives (keys are distinct, so the order is unique).
+  std::sort(input.begin(), input.end());
+  EXPECT_TRUE(ReadRecords(out) == input) << "not the order of a line sort";
+}
+
+TEST(TeraSortTest, SurvivesAnExecutorKilledWhileSorting) {
+  TempDir dir;
+  const std::string in = dir / "in", out = dir / "out";
+  ProcessResult gen = Submit("local[2]", EMBER_TERAGEN_APP, {"300000", in, "6"});
+  ASSERT_TRUE(gen.Exited(0)) << gen.Describe();
+  ExternalCluster cluster("it-terasort-kill", 2, {}, {in, out, "6"}, EMBER_TERASORT_APP);
+  const auto port = cluster.WaitForPort();
+  ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
+  cluster.StartExecutor(*port, "1");
+  Process& victim = cluster.StartExecutor(*port, "2");
+  // Once the sort itself (after the sampling job) runs.
+  ASSERT_TRUE(WaitUntil([&] {
+    return cluster.driver().Stderr().find("(saveAsBinaryFile) started") != std::string::npos ||
+           !cluster.driver().running();
+  }));
+  ASSERT_TRUE(cluster.driver().running()) << "the sort ended before the executor could be killed";
+  ASSERT_EQ(::kill(victim.pid(), SIGKILL), 0);
+  ProcessResult driver = cluster.driver().Wait();
+  ASSERT_TRUE(driver.Exited(0)) << driver.Describe();
+  ProcessResult valid = Submit("local[2]", EMBER_TERAVALIDATE_APP, {out, in});
+  ASSERT_TRUE(valid.Exited(0)) << valid.Describe();
+  EXPECT_NE(valid.out.find("records 300000\n"), std::string::npos) << valid.out;
+  EXPECT_NE(valid.out.find("sorted: yes"), std::string::npos) << valid.out;
 }
 
 }  // namespace

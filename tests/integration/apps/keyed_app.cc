@@ -22,6 +22,8 @@
 
 #include <ember/ember.h>
 
+#include "markers.h"
+
 namespace {
 
 using Pair = std::pair<std::string, std::string>;
@@ -82,7 +84,7 @@ int Usage() {
                "  join LEFT RIGHT PARTITIONS | copartitioned LEFT RIGHT PARTITIONS\n"
                "  aggregate NUMBERS | sort PAIRS PARTITIONS | actions LINES DIR\n"
                "  narrow LINES | files DIR | accumulators DIR N\n"
-               "  bad sample|coalesce|partitionBy|sort\n");
+               "  cache MARKERS memory|disk GO_FILE | bad sample|coalesce|partitionBy|sort\n");
   return 2;
 }
 
@@ -308,6 +310,33 @@ EMBER_APPLICATION(ctx, args) {
     PrintScalar("quarters", std::to_string(quarters.value()));
     PrintScalar("seen", std::to_string(seen.value()));
     PrintScalar("mapped", std::to_string(mapped.value()));
+  } else if (scenario == "cache") {
+    // A persisted RDD read by several jobs: computed once (one marker per
+    // partition), then from the executors' blocks. The test may kill an
+    // executor before GO_FILE appears; then its partitions are computed
+    // again. After unpersist, everything is.
+    const std::string markers = arg(1);
+    const auto level = arg(2) == "disk" ? ember::StorageLevel::kDisk : ember::StorageLevel::kMemory;
+    auto kept = ctx.range(0, 20000, 1, 4)
+                    .mapPartitionsWithIndex(ember::with(
+                        markers,
+                        [](const std::string& dir, uint32_t, std::vector<int64_t>&& values) {
+                          test_apps::Mark(dir, "compute");
+                          return std::move(values);
+                        }))
+                    .map([](int64_t v) { return v * 3; })
+                    .persist(level);
+    auto sum = [](int64_t a, int64_t b) { return a + b; };
+    PrintScalar("count1", std::to_string(kept.count()));
+    PrintScalar("sum1", std::to_string(kept.reduce(sum)));
+    PrintScalar("evens1",
+                std::to_string(kept.filter([](int64_t v) { return v % 2 == 0; }).count()));
+    PrintScalar("ready", "yes");
+    std::fflush(stdout);
+    test_apps::WaitForFile(arg(3));
+    PrintScalar("sum2", std::to_string(kept.reduce(sum)));
+    kept.unpersist();
+    PrintScalar("sum3", std::to_string(kept.reduce(sum)));
   } else if (scenario == "bad") {
     // Arguments the driver refuses before running anything.
     auto numbers = ctx.range(0, 10, 1, 2);

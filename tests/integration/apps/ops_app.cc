@@ -26,6 +26,11 @@
 
 #include <ember/ember.h>
 
+#include "markers.h"
+
+using test_apps::Mark;
+using test_apps::WaitForFile;
+
 namespace {
 
 using Pair = std::pair<std::string, std::string>;
@@ -56,25 +61,6 @@ Pair SplitPair(const std::string& line) {
   const size_t sp = line.find(' ');
   if (sp == std::string::npos) return {line, ""};
   return {line.substr(0, sp), line.substr(sp + 1)};
-}
-
-// Leaves an empty file named KIND-PID-N in `dir`, so that the test can see
-// which process is running which phase (and how often a phase ran).
-void Mark(const std::string& dir, const char* kind) {
-  static std::atomic<uint64_t> seq{0};
-  static const uint64_t salt = std::random_device{}();
-  const std::string path = dir + "/" + kind + "-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(salt) + "-" + std::to_string(seq++);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create marker " + path);
-  ::close(fd);
-}
-
-// Waits up to a minute for `file` to exist: the test's go-ahead.
-void WaitForFile(const std::string& file) {
-  for (int i = 0; i < 60000 && ::access(file.c_str(), F_OK) != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
 }
 
 int Usage() {
