@@ -129,6 +129,29 @@ ${3:-}
 EOF
 }
 
+# A SparkPi that runs for minutes on a small share of the node: the
+# security and monitoring checks need an application running throughout,
+# and one of 1,000,000 slices with no CPU limit (as before) kept both cores
+# busy, which starved the API server until the operator lost its lease.
+# 50,000 slices at 0.1 core per executor: several minutes of work at about
+# a quarter of the node.
+long_pi() { # NAME [EXTRA_SPEC]
+  fresh "$1"
+  k apply -f - >/dev/null <<EOF
+apiVersion: ember.dev/v1alpha1
+kind: SparkApplication
+metadata: {name: $1}
+spec:
+  image: ember-driver:$version
+  mainApplicationFile: local:///opt/ember/examples/libsparkpi.so
+  arguments: ["50000"]
+  timeToLiveSeconds: 600
+  driver: {cores: 1, coreRequest: 100m, coreLimit: 200m, memory: 256m}
+  executor: {image: "ember-executor:$version", instances: 2, cores: 1, coreRequest: 100m, coreLimit: 100m, memory: 256m}
+${2:-}
+EOF
+}
+
 release_installed() { "$helm" status ember-operator -n "$ns" >/dev/null 2>&1; }
 
 scenario_install() {
@@ -411,7 +434,7 @@ EOF
 scenario_security() {
   log "security"
   # Long enough that its driver is there for the intruder below.
-  spark_pi pi-sec 1000000
+  long_pi pi-sec
   k wait pod/pi-sec-exec-1 --for=jsonpath='{.status.phase}'=Running --timeout "$timeout" >/dev/null ||
     die "pi-sec's executor did not start"
   local pod
@@ -544,7 +567,7 @@ EOF
   bg_pids+=($!)
   local api=http://127.0.0.1:$port/api/v1
   # Long enough to be scraped throughout the checks; deleted after them.
-  spark_pi pi-mon 1000000 "  monitoring: {exposeDriverMetrics: true, exposeExecutorMetrics: true}"
+  long_pi pi-mon "  monitoring: {exposeDriverMetrics: true, exposeExecutorMetrics: true}"
   k wait pod/pi-mon-exec-2 --for=jsonpath='{.status.phase}'=Running --timeout "$timeout" >/dev/null ||
     die "pi-mon's executors did not start"
   local q found=false
