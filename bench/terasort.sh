@@ -57,7 +57,8 @@ time_run() {
 }
 
 echo "bench: $RECORDS records, $MB MB; 2 cores; load average $(cut -d' ' -f1 /proc/loadavg)"
-time_run ember submit "$BUILD_DIR/examples/libterasort.so" "$input" "$work/ember-out"
+time_run ember "$SUBMIT" --master "$MASTER" --no-progress "$BUILD_DIR/examples/libterasort.so" \
+  "$input" "$work/ember-out"
 ember_secs=$secs ember_cpu=$cpu ember_rss=$rss_mb
 time_run gnu env LC_ALL=C sort --parallel=2 -S "$SORT_MEM" -T "$work" -o "$work/gnu-out" \
   "$input"/part-*
