@@ -106,13 +106,14 @@ wait_pod_phase() { # POD PHASE
 # A restricted-compliant container securityContext, for the test's own pods.
 restricted_ctx='{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}'
 
-# SparkPi under NAME with SLICES slices and extra spec YAML (indented two spaces).
 # A scenario run again starts from scratch.
 fresh() { # NAME
   k delete sparkapp "$1" --ignore-not-found --wait=true --timeout "$timeout" >/dev/null
 }
 
-spark_pi() { # NAME SLICES [EXTRA_SPEC]
+# SparkPi under NAME with SLICES slices, extra spec YAML (indented two
+# spaces), and extra driver and executor fields (", coreLimit: 100m").
+spark_pi() { # NAME SLICES [EXTRA_SPEC] [DRIVER_EXTRA] [EXECUTOR_EXTRA]
   fresh "$1"
   k apply -f - >/dev/null <<EOF
 apiVersion: ember.dev/v1alpha1
@@ -123,8 +124,8 @@ spec:
   mainApplicationFile: local:///opt/ember/examples/libsparkpi.so
   arguments: ["$2"]
   timeToLiveSeconds: 600
-  driver: {cores: 1, coreRequest: 100m, memory: 256m}
-  executor: {image: "ember-executor:$version", instances: 2, cores: 1, coreRequest: 100m, memory: 256m}
+  driver: {cores: 1, coreRequest: 100m, memory: 256m${4:-}}
+  executor: {image: "ember-executor:$version", instances: 2, cores: 1, coreRequest: 100m, memory: 256m${5:-}}
 ${3:-}
 EOF
 }
@@ -136,20 +137,7 @@ EOF
 # 50,000 slices at 0.1 core per executor: several minutes of work at about
 # a quarter of the node.
 long_pi() { # NAME [EXTRA_SPEC]
-  fresh "$1"
-  k apply -f - >/dev/null <<EOF
-apiVersion: ember.dev/v1alpha1
-kind: SparkApplication
-metadata: {name: $1}
-spec:
-  image: ember-driver:$version
-  mainApplicationFile: local:///opt/ember/examples/libsparkpi.so
-  arguments: ["50000"]
-  timeToLiveSeconds: 600
-  driver: {cores: 1, coreRequest: 100m, coreLimit: 200m, memory: 256m}
-  executor: {image: "ember-executor:$version", instances: 2, cores: 1, coreRequest: 100m, coreLimit: 100m, memory: 256m}
-${2:-}
-EOF
+  spark_pi "$1" 50000 "${2:-}" ", coreLimit: 200m" ", coreLimit: 100m"
 }
 
 release_installed() { "$helm" status ember-operator -n "$ns" >/dev/null 2>&1; }

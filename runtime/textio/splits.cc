@@ -110,12 +110,13 @@ Result<std::vector<std::string>> ExpandInputPaths(std::string_view pattern) {
   return files;
 }
 
-Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& files,
-                                             uint32_t min_partitions, uint64_t max_split_bytes) {
+namespace {
+
+// Each file's size; every one must be a regular file.
+Result<std::vector<uint64_t>> FileSizes(const std::vector<std::string>& files) {
   if (files.empty()) return InvalidArgumentError("no input files to split");
   std::vector<uint64_t> sizes;
   sizes.reserve(files.size());
-  uint64_t total = 0;
   for (const std::string& path : files) {
     ASSIGN_OR_RETURN(fs::ResolvedPath where, fs::Resolve(path));
     ASSIGN_OR_RETURN(fs::FileInfo info, where.fs->Stat(where.path));
@@ -123,8 +124,17 @@ Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& fil
       return InvalidArgumentError("input is not a regular file: " + path);
     }
     sizes.push_back(info.size);
-    total += sizes.back();
   }
+  return sizes;
+}
+
+}  // namespace
+
+Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& files,
+                                             uint32_t min_partitions, uint64_t max_split_bytes) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> sizes, FileSizes(files));
+  uint64_t total = 0;
+  for (uint64_t size : sizes) total += size;
   const uint64_t goal = total / std::max<uint32_t>(min_partitions, 1);
   const uint64_t split_bytes = std::max(std::min(goal, max_split_bytes), kMinSplitBytes);
   const uint64_t slop = split_bytes / kSlopDenominator * kSlopNumerator;
@@ -145,26 +155,19 @@ Result<std::vector<FileSplit>> ComputeSplits(const std::vector<std::string>& fil
 
 Result<std::vector<FileSplit>> ComputeRecordSplits(const std::vector<std::string>& files,
                                                    uint64_t record_bytes, uint32_t min_partitions) {
-  if (files.empty()) return InvalidArgumentError("no input files to split");
   if (record_bytes == 0 || record_bytes > (uint64_t{1} << 30)) {
     return InvalidArgumentError("record length must be from 1 byte to 1 GiB, not " +
                                 std::to_string(record_bytes));
   }
-  std::vector<uint64_t> sizes;
+  ASSIGN_OR_RETURN(std::vector<uint64_t> sizes, FileSizes(files));
   uint64_t total = 0;
-  for (const std::string& path : files) {
-    ASSIGN_OR_RETURN(fs::ResolvedPath where, fs::Resolve(path));
-    ASSIGN_OR_RETURN(fs::FileInfo info, where.fs->Stat(where.path));
-    if (info.type != fs::FileType::kRegular) {
-      return InvalidArgumentError("input is not a regular file: " + path);
-    }
-    if (info.size % record_bytes != 0) {
-      return InvalidArgumentError(path + " is " + std::to_string(info.size) +
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (sizes[i] % record_bytes != 0) {
+      return InvalidArgumentError(files[i] + " is " + std::to_string(sizes[i]) +
                                   " bytes, not a whole number of " + std::to_string(record_bytes) +
                                   "-byte records");
     }
-    sizes.push_back(info.size);
-    total += info.size;
+    total += sizes[i];
   }
   const uint64_t goal = total / std::max<uint32_t>(min_partitions, 1);
   const uint64_t records = std::max(std::max(goal, kMinSplitBytes) / record_bytes, uint64_t{1});

@@ -118,7 +118,7 @@ class RDD {
     internal::Retained retained;
     capture = internal::CaptureBytes(f, &retained);
     return Narrow<U>("mapPartitionsWithIndex",
-                     internal::RefOf<&internal::MapPartitionsWithIndexOp<T, U, F>::Run>(),
+                     internal::RefOf<&internal::MapPartitionsOp<T, U, F, true>::Run>(),
                      std::move(capture), std::move(retained));
   }
 

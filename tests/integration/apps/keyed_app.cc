@@ -22,7 +22,7 @@
 
 #include <ember/ember.h>
 
-#include "markers.h"
+#include "test_app.h"
 
 namespace {
 
@@ -93,11 +93,7 @@ int Usage() {
 EMBER_APPLICATION(ctx, args) {
   if (args.empty()) return Usage();
   const std::string& scenario = args[0];
-  auto arg = [&](size_t i) -> const std::string& {
-    if (i >= args.size())
-      throw std::invalid_argument("scenario " + scenario + ": missing argument");
-    return args[i];
-  };
+  auto arg = [&](size_t i) -> const std::string& { return test_apps::ArgAt(args, i); };
 
   if (scenario == "join" || scenario == "copartitioned") {
     const auto parts = static_cast<uint32_t>(std::stoul(arg(3)));

@@ -26,7 +26,7 @@
 
 #include <ember/ember.h>
 
-#include "markers.h"
+#include "test_app.h"
 
 using test_apps::Mark;
 using test_apps::WaitForFile;
@@ -82,11 +82,7 @@ int Usage() {
 EMBER_APPLICATION(ctx, args) {
   if (args.empty()) return Usage();
   const std::string& scenario = args[0];
-  auto arg = [&](size_t i) -> const std::string& {
-    if (i >= args.size())
-      throw std::invalid_argument("scenario " + scenario + ": missing argument");
-    return args[i];
-  };
+  auto arg = [&](size_t i) -> const std::string& { return test_apps::ArgAt(args, i); };
 
   if (scenario == "groupbykey") {
     auto groups = ctx.textFile(arg(1))

@@ -14,7 +14,8 @@
 
 namespace ember::internal {
 
-template <typename In, typename Out, typename F>
+// kWithIndex: f(partition index, records) rather than f(records).
+template <typename In, typename Out, typename F, bool kWithIndex = false>
 struct MapPartitionsOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
     (void)Registered<&Run, NodeSignature<Out, In>>::value;
@@ -22,22 +23,14 @@ struct MapPartitionsOp {
     auto& down = As<Out>(out);
     VectorConsumer<In> all;
     tc.RunParent(node, 0, partition, all);
-    for (auto&& x : f.get()(std::move(all.items))) {
-      Out value(std::move(x));
-      down.Push(value);
-    }
-  }
-};
-
-template <typename In, typename Out, typename F>
-struct MapPartitionsWithIndexOp {
-  static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
-    (void)Registered<&Run, NodeSignature<Out, In>>::value;
-    CapturedFn<F> f(node.capture);
-    auto& down = As<Out>(out);
-    VectorConsumer<In> all;
-    tc.RunParent(node, 0, partition, all);
-    for (auto&& x : f.get()(partition, std::move(all.items))) {
+    auto results = [&] {
+      if constexpr (kWithIndex) {
+        return f.get()(partition, std::move(all.items));
+      } else {
+        return f.get()(std::move(all.items));
+      }
+    }();
+    for (auto&& x : results) {
       Out value(std::move(x));
       down.Push(value);
     }

@@ -108,6 +108,21 @@ struct MergeCombinersOf {
   }
 };
 
+// Combines what a node pushes through Agg; table() once it is done.
+template <typename K, typename Agg>
+class AggregatingConsumer final : public Consumer<std::pair<K, typename Agg::Value>> {
+ public:
+  explicit AggregatingConsumer(Agg& agg) : batched_(agg) {}
+  void Push(std::pair<K, typename Agg::Value>& kv) override { batched_.Add(kv); }
+  CombineTable<K, typename Agg::Combiner>& table() {
+    batched_.Flush();
+    return batched_.table();
+  }
+
+ private:
+  BatchedCombiner<K, typename Agg::Value, typename Agg::Combiner, Agg> batched_;
+};
+
 // Map side: combine within the task, then partition by key.
 template <typename K, typename Agg>
 struct AggregateWriteOp {
@@ -117,16 +132,10 @@ struct AggregateWriteOp {
                     std::string_view capture, uint32_t reducers) {
     (void)Registered<&Write, WriterSignature<std::pair<K, V>>>::value;
     Agg agg(capture);
-    class Combiner final : public Consumer<std::pair<K, V>> {
-     public:
-      explicit Combiner(Agg& a) : batched(a) {}
-      void Push(std::pair<K, V>& kv) override { batched.Add(kv); }
-      BatchedCombiner<K, V, C, Agg> batched;
-    } combiner(agg);
+    AggregatingConsumer<K, Agg> combiner(agg);
     tc.RunNode(top.index, partition, combiner);
-    combiner.batched.Flush();
     ReducerBlocks<std::pair<K, C>> blocks(reducers);
-    combiner.batched.table().Drain(
+    combiner.table().Drain(
         [&](std::pair<K, C>& kv) { blocks.Add(ReducerOf(kv.first, reducers), kv); });
     blocks.Flush(tc);
   }
@@ -162,15 +171,9 @@ struct AggregateNarrowOp {
     (void)Registered<&Run, NodeSignature<std::pair<K, C>, std::pair<K, V>>>::value;
     Agg agg(node.capture);
     auto& down = As<std::pair<K, C>>(out);
-    class Combiner final : public Consumer<std::pair<K, V>> {
-     public:
-      explicit Combiner(Agg& a) : batched(a) {}
-      void Push(std::pair<K, V>& kv) override { batched.Add(kv); }
-      BatchedCombiner<K, V, C, Agg> batched;
-    } combiner(agg);
+    AggregatingConsumer<K, Agg> combiner(agg);
     tc.RunParent(node, 0, partition, combiner);
-    combiner.batched.Flush();
-    combiner.batched.table().Drain([&](std::pair<K, C>& kv) { down.Push(kv); });
+    combiner.table().Drain([&](std::pair<K, C>& kv) { down.Push(kv); });
   }
 };
 

@@ -1,5 +1,6 @@
-// What the test applications leave for their tests to see: marker files
-// naming the process that ran a phase, and a wait for the test's go-ahead.
+// What the test applications share: their scenario's arguments, marker
+// files naming the process that ran a phase, and a wait for the test's
+// go-ahead.
 #pragma once
 
 #include <fcntl.h>
@@ -12,8 +13,17 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace test_apps {
+
+// Argument `i` of the scenario args[0], or an error naming the scenario.
+inline const std::string& ArgAt(const std::vector<std::string>& args, size_t i) {
+  if (i >= args.size()) {
+    throw std::invalid_argument("scenario " + args.at(0) + ": missing argument");
+  }
+  return args[i];
+}
 
 // Leaves an empty file named KIND-PID-N in `dir`, so that the test can see
 // which process is running which phase (and how often a phase ran).
