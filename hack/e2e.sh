@@ -100,6 +100,16 @@ t = lambda k: datetime.datetime.strptime(s[k], "%Y-%m-%dT%H:%M:%SZ")
 print(int((t("terminationTime") - t("lastSubmissionAttemptTime")).total_seconds()))'
 }
 
+# Until APP's driver has started its first job (or APP has completed), for
+# at most a minute: a fault injected after it lands while tasks run.
+wait_job_started() { # APP
+  for _ in $(seq 1 600); do
+    k logs "$1-driver" 2>/dev/null | grep -q 'job 0 .* started' && return 0
+    [[ $(state_of "$1") == COMPLETED ]] && return 0
+    sleep 0.1
+  done
+}
+
 wait_pod_phase() { # POD PHASE
   k wait pod/"$1" --for=jsonpath='{.status.phase}'="$2" --timeout "$timeout" >/dev/null ||
     die "pod $1 did not reach $2"
@@ -301,11 +311,7 @@ scenario_executor_deleted() {
       "  executor: {image: ember-executor:$version, instances: 2, cores: 1, coreRequest: 100m, coreLimit: 100m, memory: 512m, volumeMounts: [{name: data, mountPath: /data}]}"
     # Deleted once the driver has started tasks on it, so the loss lands in
     # the middle of the job.
-    for _ in $(seq 1 600); do
-      k logs wc-chaos-driver 2>/dev/null | grep -q 'job 0 .* started' && break
-      [[ $(state_of wc-chaos) == COMPLETED ]] && break
-      sleep 0.1
-    done
+    wait_job_started wc-chaos
     k delete pod wc-chaos-exec-1 --wait=false >/dev/null || die "could not delete wc-chaos-exec-1"
     wait_state wc-chaos COMPLETED
     check_output /data/output-chaos "$work/input-64.txt.want"
@@ -329,10 +335,7 @@ scenario_driver_deleted() {
       "" ", coreLimit: 250m"
     k wait pod/pi-retry-driver --for=jsonpath='{.status.phase}'=Running --timeout "$timeout" >/dev/null ||
       die "pi-retry's driver did not start"
-    for _ in $(seq 1 600); do
-      k logs pi-retry-driver 2>/dev/null | grep -q 'job 0 .* started' && break
-      sleep 0.1
-    done
+    wait_job_started pi-retry
     uid=$(k get pod pi-retry-driver -o jsonpath='{.metadata.uid}')
     k delete pod pi-retry-driver --wait=false >/dev/null
     wait_state pi-retry COMPLETED
