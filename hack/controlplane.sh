@@ -125,15 +125,7 @@ build_etcd() {
 }
 
 free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free loopback port found"
+  "$repo/hack/free-port.sh" || die "no free loopback port found"
 }
 
 gen_certs() {

@@ -541,7 +541,8 @@ scenario_monitoring() {
   cert=$(kubectl config view --minify --raw -o jsonpath='{.users[0].user.client-certificate}')
   key=$(kubectl config view --minify --raw -o jsonpath='{.users[0].user.client-key}')
   [[ -f $ca && -f $cert && -f $key ]] || die "monitoring needs a kubeconfig with certificate files (the local node's)"
-  local port=$((30000 + RANDOM % 10000))
+  local port
+  port=$("$repo/hack/free-port.sh") || die "no free loopback port for Prometheus"
   cat > "$work/prometheus.yml" <<EOF
 global: {scrape_interval: 2s, evaluation_interval: 2s}
 rule_files: [$repo/monitoring/alerts/ember-alerts.yaml]

@@ -15,6 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <random>
+#include <set>
 #include <stdexcept>
 
 extern char** environ;
@@ -54,22 +57,52 @@ std::string MakeTempDir(const std::string& prefix) {
   return pattern;
 }
 
-int PickFreePort() {
+namespace {
+
+// Tries to bind PORT on loopback; true when nothing holds it.
+bool CanBind(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw std::runtime_error("binding a probe socket: " + std::string(std::strerror(err)));
-  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+int PickFreePort() {
+  // Below the kernel's ephemeral range: a port from inside it (what binding
+  // port 0 returns) can be taken by any outgoing connection before the server
+  // under test binds it. hack/free-port.sh does the same for the scripts.
+  int low = 10000;
+  int high = 32767;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int ephemeral_low = 0;
+  if (range >> ephemeral_low) high = ephemeral_low - 1;
+  if (high - low < 1000) {
+    low = 61000;
+    high = 64999;
+  }
+  // Ports handed out by this process are not handed out again, so one test
+  // that asks for several gets distinct ones.
+  static std::mutex mu;
+  static std::set<int> given;
+  static std::mt19937 rng(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mu);
+  std::uniform_int_distribution<int> pick(low, high);
+  for (int i = 0; i < 500; ++i) {
+    const int port = pick(rng);
+    if (given.count(port) == 0 && CanBind(port)) {
+      given.insert(port);
+      return port;
+    }
+  }
+  throw std::runtime_error("no free loopback port in " + std::to_string(low) + "-" +
+                           std::to_string(high) + " after 500 tries");
 }
 
 Process::Process(std::vector<std::string> argv, std::vector<std::string> extra_env) {

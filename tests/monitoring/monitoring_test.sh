@@ -62,17 +62,7 @@ EOF
 ) || fail "the dashboard is not valid: $exprs"
 
 # --- scrapes ---------------------------------------------------------------
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((30000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  fail "no free port"
-}
+free_port() { "$repo/hack/free-port.sh" || fail "no free port"; }
 wait_http() { # URL SECONDS [TEXT]
   local deadline=$((SECONDS + $2))
   until curl -fsS --max-time 2 "$1" 2>/dev/null | grep -q "${3:-.}"; do
