@@ -30,7 +30,10 @@ int main(int argc, char** argv) {
           {"executor-id", "ID", "this executor's id (required)"},
           {"app-id", "ID", "application id; must match the driver's (required)"},
           {"cores", "N", "task threads (default 1)"},
-          {"memory", "SIZE", "memory for this executor, e.g. 2g (default 1g; reported, not yet enforced)"},
+          {"memory", "SIZE", "memory for this executor, e.g. 2g (default 1g)"},
+          {"memory-budget", "SIZE",
+           "memory the tasks may fill with records before they spill to disk (default 60% of "
+           "--memory)"},
           {"bind-address", "ADDR", "address to listen on (default 127.0.0.1)"},
           {"advertise-host", "HOST", "address other executors dial (default: bind address)"},
           {"shuffle-port", "PORT", "shuffle service port (default: any free port)"},
@@ -82,6 +85,15 @@ int main(int argc, char** argv) {
     auto memory = ember::ParseMemory(*v);
     if (!memory.ok()) return Fail(memory.status());
     o.memory = *memory;
+  }
+  if (auto v = flags.Get("memory-budget")) {
+    auto budget = ember::ParseMemory(*v);
+    if (!budget.ok()) return Fail(budget.status().WithContext("--memory-budget"));
+    if (*budget > o.memory) {
+      return Fail(ember::InvalidArgumentError("--memory-budget " + *v +
+                                              " is more than the executor's --memory"));
+    }
+    o.memory_budget = *budget;
   }
   o.bind_address = flags.GetOr("bind-address", "127.0.0.1");
   o.advertise_host = flags.GetOr("advertise-host", "");

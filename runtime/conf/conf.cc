@@ -166,6 +166,10 @@ const std::vector<Key>& Keys() {
       {"ember.locality.waitMs", Type::kDuration, 0, "spark.locality.wait", 1,
        "how long a task that reads a cached partition waits for a core where it is kept "
        "before it runs elsewhere and recomputes it (default 3s)"},
+      {"ember.memory.budget", Type::kBytes, 1 << 20, "", 1,
+       "memory each executor's tasks may fill with records (hash tables, sort buffers, "
+       "shuffle output) before they spill to disk (default 60% of the executor's memory; in "
+       "local mode, of the driver's)"},
       {"ember.task.killGraceMs", Type::kDuration, 0, "", 1,
        "how long a failed job waits for its killed tasks to stop (default 10s)"},
       {"ember.shuffle.io.maxRetries", Type::kInt, 0, "spark.shuffle.io.maxRetries", 1,

@@ -29,6 +29,7 @@
 #include "runtime/conf/conf.h"
 #include "runtime/driver/progress.h"
 #include "runtime/executor/executor.h"
+#include "runtime/executor/memory_budget.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/scheduler/scheduler.h"
 #include "runtime/transport/driver_server.h"
@@ -260,6 +261,8 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     so.metrics = metrics_.get();
     so.on_counted_success = [this](const proto::TaskStatus& status) {
       ApplyAccumulatorUpdates(status);
+      spilled_bytes_ += status.spilled_bytes();
+      spills_ += status.spills();
     };
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -281,6 +284,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       eo.cores = options_.master.threads;
       eo.local_dir = local_dir_ + "/executor-driver";
       eo.metrics = metrics_.get();
+      eo.memory_budget = static_cast<uint64_t>(settings_.GetOr(
+          "ember.memory.budget", static_cast<int64_t>(static_cast<double>(options_.driver_memory) *
+                                                      kDefaultMemoryFraction)));
       eo.can_commit = [this](uint64_t task_id, std::string* reason) {
         return scheduler_->CanCommit(kLocalExecutorId, task_id, reason);
       };
@@ -405,13 +411,22 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
                 const std::function<Status(uint32_t, std::string&&)>& on_result) override {
     const uint32_t job = next_job_id_++;
     const auto start = std::chrono::steady_clock::now();
+    const uint64_t spilled_before = spilled_bytes_, spills_before = spills_;
     EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") started";
     Status st = scheduler_->RunJob(top, sink, partitions, on_result);
     if (progress_) progress_->Clear();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (st.ok()) {
-      EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") finished in " << secs << " s";
+      // With jobs running at once this counts their spills too: a hint of
+      // memory pressure, not an exact figure per job.
+      const uint64_t spills = spills_ - spills_before;
+      EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") finished in " << secs << " s"
+                       << (spills == 0
+                               ? std::string()
+                               : "; spilled " + std::to_string(spilled_bytes_ - spilled_before) +
+                                     " bytes to disk in " + std::to_string(spills) +
+                                     " files (ember.memory.budget)");
     } else {
       EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") failed: " << st.message();
     }
@@ -686,6 +701,10 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
           "--executor-id=" + id,
           "--cores=" + std::to_string(options_.master.cores_per_executor),
           "--memory=" + std::to_string(memory),
+          "--memory-budget=" +
+              std::to_string(settings_.GetOr(
+                  "ember.memory.budget",
+                  static_cast<int64_t>(static_cast<double>(memory) * kDefaultMemoryFraction))),
           "--app-id=" + options_.app_id,
           "--bind-address=127.0.0.1",
           "--shuffle-port=0",
@@ -793,6 +812,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::atomic<uint64_t> next_accumulator_id_{1};
   std::atomic<uint64_t> next_cache_id_{1};
   std::atomic<uint32_t> next_job_id_{0};
+  // Counted successes of the application so far.
+  std::atomic<uint64_t> spilled_bytes_{0};
+  std::atomic<uint64_t> spills_{0};
   // Held weakly: an accumulator the program dropped takes no more updates.
   std::mutex accumulators_mu_;
   std::map<uint64_t, std::weak_ptr<internal::AccumulatorState>> accumulators_;

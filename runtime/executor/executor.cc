@@ -20,8 +20,11 @@ Executor::Executor(Options options, StatusCallback on_status)
     : options_(std::move(options)),
       on_status_(std::move(on_status)),
       store_(options_.local_dir),
-      blocks_(options_.local_dir.empty() ? std::string() : options_.local_dir + "/blocks") {
+      blocks_(options_.local_dir.empty() ? std::string() : options_.local_dir + "/blocks"),
+      memory_(options_.memory_budget, options_.metrics) {
   env_.executor_id = options_.executor_id;
+  env_.memory = &memory_;
+  if (!options_.local_dir.empty()) env_.spill_dir = options_.local_dir + "/spill";
   env_.store = &store_;
   env_.blocks = &blocks_;
   env_.shuffle_client = options_.shuffle_client;

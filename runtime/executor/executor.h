@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runtime/executor/block_store.h"
+#include "runtime/executor/memory_budget.h"
 #include "runtime/executor/task_runner.h"
 #include "runtime/proto/ember.pb.h"
 #include "runtime/shuffle/shuffle_store.h"
@@ -36,6 +37,8 @@ class Executor {
     std::string local_dir;  // shuffle files and cached partitions on disk go below it
     transport::ShuffleClient* shuffle_client = nullptr;
     Metrics* metrics = nullptr;
+    // Memory for task data before operators spill (MemoryBudget); 0: no limit.
+    uint64_t memory_budget = 0;
     // See TaskEnvironment::can_commit.
     std::function<bool(uint64_t task_id, std::string* reason)> can_commit;
   };
@@ -63,6 +66,7 @@ class Executor {
   uint32_t running() const;
   shuffle::ShuffleStore& store() { return store_; }
   BlockStore& blocks() { return blocks_; }
+  const MemoryBudget& memory() const { return memory_; }
 
  private:
   void Work();
@@ -71,6 +75,7 @@ class Executor {
   StatusCallback on_status_;
   shuffle::ShuffleStore store_;
   BlockStore blocks_;
+  MemoryBudget memory_;
   TaskEnvironment env_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -95,6 +95,10 @@ class ExecutorProcess {
     eo.local_dir = options_.local_dir + "/shuffle";
     eo.shuffle_client = shuffle_client_.get();
     eo.metrics = metrics_.get();
+    eo.memory_budget =
+        options_.memory_budget > 0
+            ? options_.memory_budget
+            : static_cast<uint64_t>(static_cast<double>(options_.memory) * kDefaultMemoryFraction);
     eo.can_commit = [this](uint64_t task_id, std::string* reason) {
       return CanCommit(task_id, reason);
     };

@@ -31,6 +31,8 @@ struct ExecutorProcessOptions {
   std::string executor_id;
   uint32_t cores = 1;
   uint64_t memory = 1ull << 30;
+  // For task data before operators spill; 0: kDefaultMemoryFraction of memory.
+  uint64_t memory_budget = 0;
   std::string app_id;
   std::string bind_address = "127.0.0.1";
   std::string advertise_host;  // what other executors dial; default bind_address

@@ -1,5 +1,6 @@
 #include "runtime/executor/task_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "ember/task.h"
 #include "runtime/api/broadcast_cache.h"
 #include "runtime/executor/block_store.h"
+#include "runtime/executor/memory_budget.h"
 #include "runtime/executor/shuffle_reader.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/shuffle/shuffle_file.h"
@@ -249,6 +251,26 @@ class TaskRun final : public internal::TaskContext {
   };
   const std::vector<Kept>& kept() const { return kept_; }
 
+  bool TryReserveMemory(uint64_t bytes) override {
+    if (env_.memory == nullptr) return true;
+    if (!env_.memory->TryReserve(bytes)) return false;
+    reserved_ += bytes;
+    return true;
+  }
+  void ReleaseMemory(uint64_t bytes) override {
+    if (env_.memory == nullptr) return;
+    bytes = std::min(bytes, reserved_);
+    reserved_ -= bytes;
+    env_.memory->Release(bytes);
+  }
+  std::string SpillDir() override {
+    return env_.spill_dir.empty() ? TaskContext::SpillDir() : env_.spill_dir;
+  }
+  // Whatever an operator did not give back (it threw), given back now.
+  ~TaskRun() override {
+    if (env_.memory != nullptr && reserved_ > 0) env_.memory->Release(reserved_);
+  }
+
   uint32_t partition() const override { return task_.partition(); }
   uint32_t attempt() const override { return task_.attempt(); }
 
@@ -299,6 +321,7 @@ class TaskRun final : public internal::TaskContext {
   std::vector<const char*> outputs_;  // record type each node produces
   std::unique_ptr<shuffle::ShuffleFileWriter> writer_;
   std::vector<Kept> kept_;  // cached partitions this task stored
+  uint64_t reserved_ = 0;   // claimed from env_.memory
 };
 
 }  // namespace
@@ -380,6 +403,8 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
   status.set_records_out(c.records_out);
   status.set_shuffle_bytes_written(c.shuffle_bytes_written);
   status.set_shuffle_bytes_read(c.shuffle_bytes_read);
+  status.set_spilled_bytes(c.spilled_bytes);
+  status.set_spills(c.spills);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   status.set_duration_seconds(seconds);
@@ -393,6 +418,8 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
     m.records_written_total->Increment(static_cast<double>(c.records_out));
     m.shuffle_written_bytes_total->Increment(static_cast<double>(c.shuffle_bytes_written));
     m.shuffle_read_bytes_total->Increment(static_cast<double>(c.shuffle_bytes_read));
+    m.spilled_bytes_total->Increment(static_cast<double>(c.spilled_bytes));
+    m.spills_total->Increment(static_cast<double>(c.spills));
   }
   return status;
 }

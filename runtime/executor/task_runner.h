@@ -19,6 +19,7 @@
 
 namespace ember {
 class BlockStore;
+class MemoryBudget;
 class Metrics;
 namespace shuffle {
 class ShuffleStore;
@@ -33,6 +34,8 @@ struct TaskEnvironment {
   BlockStore* blocks = nullptr;                        // its cached partitions; null: none kept
   transport::ShuffleClient* shuffle_client = nullptr;  // remote fetches; null: all local
   Metrics* metrics = nullptr;                          // optional
+  MemoryBudget* memory = nullptr;                      // null: no limit
+  std::string spill_dir;                               // spill files go here
   FetchOptions fetch;                                  // retries, timeouts, buffer
   // Asks the driver for permission to commit task `task_id`'s output; false
   // with a reason when another attempt commits it (or the job failed).

@@ -80,6 +80,14 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
   m->records_read_total = AddCounter(r, role, "ember_records_read_total", "Records read by tasks.");
   m->records_written_total =
       AddCounter(r, role, "ember_records_written_total", "Records written by tasks.");
+  m->memory_budget_bytes =
+      AddGauge(r, role, "ember_memory_budget_bytes",
+               "Memory the tasks of this process may fill with records before they spill.");
+  m->memory_used_bytes = AddGauge(r, role, "ember_memory_used_bytes",
+                                  "Memory the running tasks hold for records now.");
+  m->spilled_bytes_total = AddCounter(r, role, "ember_spilled_bytes_total",
+                                      "Bytes tasks wrote to spill files beyond the memory budget.");
+  m->spills_total = AddCounter(r, role, "ember_spills_total", "Spill files tasks wrote.");
   m->executors_registered =
       AddGauge(r, role, "ember_executors_registered", "Executors currently registered.");
   m->active_jobs = AddGauge(r, role, "ember_active_jobs", "Jobs currently running.");

@@ -49,6 +49,11 @@ class Metrics {
   prometheus::Counter* shuffle_fetch_failures_total = nullptr;
   prometheus::Counter* records_read_total = nullptr;
   prometheus::Counter* records_written_total = nullptr;
+  // Memory for task data (the budget), and what spilled beyond it.
+  prometheus::Gauge* memory_budget_bytes = nullptr;
+  prometheus::Gauge* memory_used_bytes = nullptr;
+  prometheus::Counter* spilled_bytes_total = nullptr;
+  prometheus::Counter* spills_total = nullptr;
   // Driver state.
   prometheus::Gauge* executors_registered = nullptr;
   prometheus::Gauge* active_jobs = nullptr;

@@ -242,6 +242,58 @@ TEST_P(KeyedTest, AggregationsMatchIndependentFolds) {
   EXPECT_EQ(out.Scalar("fold"), std::to_string(total));
 }
 
+// A groupByKey, a reduceByKey and a join whose data is mostly one key, in a
+// memory budget of 1 MiB per executor: they spill, and their answers are
+// still those of an independent computation.
+TEST_P(KeyedTest, SkewedAggregationsAndJoinsSpillPastTheBudgetAndStayExact) {
+  std::vector<std::string> left_lines, right_lines;
+  std::map<std::string, std::vector<int64_t>> left, right;
+  std::uniform_int_distribution<int> key(0, 2999);
+  std::uniform_int_distribution<int64_t> num(-50, 50);
+  std::uniform_int_distribution<int> hot(0, 9);
+  for (int i = 0; i < 200000; ++i) {
+    const std::string k = hot(gen_) < 6 ? std::string("hot") : Key(key(gen_));
+    const int64_t v = num(gen_);
+    left_lines.push_back(k + " " + std::to_string(v));
+    left[k].push_back(v);
+  }
+  for (int i = 0; i < 3000; i += 2) {
+    const int64_t w = num(gen_);
+    right_lines.push_back(Key(i) + " " + std::to_string(w));
+    right[Key(i)].push_back(w);
+  }
+  for (int64_t w : {3, -2, 7}) {
+    right_lines.push_back("hot " + std::to_string(w));
+    right["hot"].push_back(w);
+  }
+  ProcessResult r = Submit(
+      GetParam(), EMBER_KEYED_APP,
+      {"skew", WriteLines("left.txt", left_lines), WriteLines("right.txt", right_lines), "3"},
+      {"--conf", "ember.memory.budget=1m", "--log-level", "info"});
+  ASSERT_TRUE(r.Exited(0)) << r.Describe();
+  EXPECT_NE(r.err.find("bytes to disk in"), std::string::npos)
+      << "nothing spilled in a 1 MiB budget:\n"
+      << r.err;
+  const AppOutput out = ParseAppOutput(r.out);
+  Records group, sum, join;
+  for (const auto& [k, vs] : left) {
+    int64_t s = 0;
+    for (int64_t v : vs) s += v;
+    group.push_back({k, std::to_string(vs.size()), std::to_string(s)});
+    sum.push_back({k, std::to_string(s)});
+    const auto ws = right.find(k);
+    if (ws == right.end()) continue;
+    int64_t products = 0;
+    for (int64_t v : vs) {
+      for (int64_t w : ws->second) products += v * w;
+    }
+    join.push_back({k, std::to_string(vs.size() * ws->second.size()), std::to_string(products)});
+  }
+  EXPECT_EQ(Sorted(Of(out, "group")), Sorted(group));
+  EXPECT_EQ(Sorted(Of(out, "sum")), Sorted(sum));
+  EXPECT_EQ(Sorted(Of(out, "join")), Sorted(join));
+}
+
 // ------------------------------------------------------------------ sorts --
 
 bool ByLengthThenText(const std::string& a, const std::string& b) {

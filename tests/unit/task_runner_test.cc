@@ -50,7 +50,11 @@ class TaskRunnerTest : public ::testing::Test {
 
   GraphOnlyRunner runner_;
   Context ctx_{&runner_};
-  TaskEnvironment env_{"test", nullptr, nullptr, nullptr, nullptr, {}, {}};
+  TaskEnvironment env_ = [] {
+    TaskEnvironment env;
+    env.executor_id = "test";
+    return env;
+  }();
 };
 
 RDD<std::string> Strings(Context& ctx) {

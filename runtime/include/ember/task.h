@@ -118,6 +118,8 @@ struct TaskCounters {
   uint64_t records_out = 0;
   uint64_t shuffle_bytes_written = 0;
   uint64_t shuffle_bytes_read = 0;
+  uint64_t spilled_bytes = 0;  // written to spill files
+  uint64_t spills = 0;         // spill files written
 };
 
 class TaskContext {
@@ -158,6 +160,16 @@ class TaskContext {
   }
   virtual void PutCachedBlock(uint64_t /*cache_id*/, uint32_t /*partition*/, uint8_t /*level*/,
                               std::string /*records*/) {}
+
+  // The executor's memory budget for the records operators hold (hash
+  // tables, sort buffers, unwritten shuffle output), shared by its task
+  // threads. TryReserveMemory claims `bytes` more and returns false when the
+  // budget cannot hold them: the operator then spills what it holds and
+  // releases it. A context without a budget grants everything.
+  virtual bool TryReserveMemory(uint64_t /*bytes*/) { return true; }
+  virtual void ReleaseMemory(uint64_t /*bytes*/) {}
+  // Where spill files go (the executor's local directory).
+  virtual std::string SpillDir() { return "/tmp"; }
 
   // For saveAsTextFile: the partition being computed and attempt number.
   virtual uint32_t partition() const = 0;

@@ -82,6 +82,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: keyed_app SCENARIO ARGS...\n"
                "  join LEFT RIGHT PARTITIONS | copartitioned LEFT RIGHT PARTITIONS\n"
+               "  skew LEFT RIGHT PARTITIONS\n"
                "  aggregate NUMBERS | sort PAIRS PARTITIONS | actions LINES DIR\n"
                "  narrow LINES | files DIR | accumulators DIR N\n"
                "  cache MARKERS memory|disk GO_FILE | bad sample|coalesce|partitionBy|sort\n");
@@ -121,6 +122,34 @@ EMBER_APPLICATION(ctx, args) {
     PrintScalar("cogroup_partitions", std::to_string(grouped.getNumPartitions()));
     for (const auto& [k, vws] : grouped.collect()) {
       Print({"cogroup", k, Joined(vws.first), Joined(vws.second)});
+    }
+  } else if (scenario == "skew") {
+    // Per-key figures of a groupByKey, a reduceByKey and a join whose data
+    // is mostly one key; run under a small ember.memory.budget they spill.
+    const auto parts = static_cast<uint32_t>(std::stoul(arg(3)));
+    auto left = Numbers(ctx, arg(1));
+    auto right = Numbers(ctx, arg(2));
+    for (const auto& [k, vs] : left.groupByKey(parts).collect()) {
+      int64_t sum = 0;
+      for (int64_t v : vs) sum += v;
+      Print({"group", k, std::to_string(vs.size()), std::to_string(sum)});
+    }
+    for (const auto& [k, s] :
+         left.reduceByKey([](int64_t a, int64_t b) { return a + b; }, parts).collect()) {
+      Print({"sum", k, std::to_string(s)});
+    }
+    using CountSum = std::pair<int64_t, int64_t>;
+    auto joined = left.join(right, parts)
+                      .mapValues([](const std::pair<int64_t, int64_t>& vw) {
+                        return CountSum(1, vw.first * vw.second);
+                      })
+                      .reduceByKey(
+                          [](CountSum a, CountSum b) {
+                            return CountSum(a.first + b.first, a.second + b.second);
+                          },
+                          parts);
+    for (const auto& [k, cs] : joined.collect()) {
+      Print({"join", k, std::to_string(cs.first), std::to_string(cs.second)});
     }
   } else if (scenario == "aggregate") {
     auto numbers = Numbers(ctx, arg(1));

@@ -1,37 +1,24 @@
-// The hash tables behind the by-key operations: the open-addressing table
-// that combines values (reduceByKey, combineByKey, aggregateByKey) and the
-// map that gathers them (groupByKey, cogroup).
+// The hash table behind the by-key operations (reduceByKey, combineByKey,
+// aggregateByKey, groupByKey, cogroup): open addressing, combining each
+// key's values through an aggregator.
 //
 // Thread-safety: one per task thread.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
-#include <unordered_map>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "ember/core/spill.h"
 #include "ember/hash.h"
 #include "ember/task.h"
 
 namespace ember::internal {
 
-// groupByKey's table. It could move to CombineTable below too; it has not
-// been measured yet.
-template <typename K, typename V>
-using CombineMap = std::unordered_map<K, V, StableHasher<K>>;
-
-// Calls `fn` with every (key, value) of `map`, moving them out.
-template <typename K, typename V, typename Fn>
-void Drain(CombineMap<K, V>& map, Fn&& fn) {
-  while (!map.empty()) {
-    auto handle = map.extract(map.begin());
-    std::pair<K, V> kv(std::move(handle.key()), std::move(handle.mapped()));
-    fn(kv);
-  }
-}
-
-// The table behind reduceByKey's combining, on both sides of the shuffle.
+// The table behind the combining, on both sides of the shuffle.
 // Like Spark's AppendOnlyMap it is open addressing rather than a node-based
 // std::unordered_map: combining is a lookup per record and the hot cost is
 // memory latency, which std::unordered_map pays several times per lookup
@@ -81,11 +68,15 @@ class CombineTable {
         }
         entries_.emplace_back(std::move(key), agg.Create(std::move(value)));
         slot = {tag, static_cast<uint32_t>(entries_.size() - 1)};
+        entry_bytes_ += ApproxBytes(entries_.back());
         return;
       }
       if (slot.tag == tag) {
         std::pair<K, C>& entry = entries_[slot.entry];
         if (entry.first == key) {
+          // A combiner of fixed size does not grow; one that owns memory
+          // (a string, a vector of values) may take in the value's.
+          if constexpr (!std::is_trivially_copyable_v<C>) entry_bytes_ += ApproxBytes(value);
           entry.second = agg.Merge(std::move(entry.second), std::move(value));
           return;
         }
@@ -123,7 +114,27 @@ class CombineTable {
     *this = CombineTable();
   }
 
+  // Moves the entries out, ordered by Hash(key), and empties the table.
+  std::vector<std::pair<K, C>> TakeSortedByHash() {
+    std::vector<std::pair<uint64_t, uint32_t>> order;
+    order.reserve(entries_.size());
+    for (uint32_t i = 0; i < entries_.size(); ++i) order.emplace_back(Hash(entries_[i].first), i);
+    std::sort(order.begin(), order.end());
+    std::vector<std::pair<K, C>> sorted;
+    sorted.reserve(entries_.size());
+    for (const auto& [hash, i] : order) sorted.push_back(std::move(entries_[i]));
+    *this = CombineTable();
+    return sorted;
+  }
+
   size_t size() const { return entries_.size(); }
+  // About the memory the table holds: its entries (with what they own, as
+  // far as ApproxBytes sees), the unused capacity of the entry array, and
+  // the slots.
+  uint64_t bytes() const {
+    return entry_bytes_ + (entries_.capacity() - entries_.size()) * sizeof(std::pair<K, C>) +
+           slots_.capacity() * sizeof(Slot);
+  }
 
  private:
   struct Slot {
@@ -156,6 +167,7 @@ class CombineTable {
   size_t mask_ = 0;
   int shift_ = kTagBits;
   std::vector<std::pair<K, C>> entries_;
+  uint64_t entry_bytes_ = 0;
 };
 
 // Map-side combining in small batches. Each record's lookup is mostly two

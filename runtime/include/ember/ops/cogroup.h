@@ -9,13 +9,14 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "ember/core/combine_table.h"
+#include "ember/core/external_combiner.h"
 #include "ember/core/reducer_blocks.h"
 #include "ember/function.h"
 #include "ember/ops/records.h"
@@ -92,6 +93,28 @@ template <typename K, typename V, typename W>
 struct CoGroupOp {
   using In = std::pair<K, Tagged<V, W>>;
   using Out = std::pair<K, CoGrouped<V, W>>;
+  // Each side's values of a key gathered in the order they came.
+  struct CoGroupAgg {
+    CoGrouped<V, W> Create(Tagged<V, W>&& t) { return Merge(CoGrouped<V, W>(), std::move(t)); }
+    CoGrouped<V, W> Merge(CoGrouped<V, W>&& group, Tagged<V, W>&& t) {
+      if (t.side == 0) {
+        group.first.push_back(std::move(t.left));
+      } else {
+        group.second.push_back(std::move(t.right));
+      }
+      return std::move(group);
+    }
+    CoGrouped<V, W> MergeCombiners(CoGrouped<V, W>&& a, CoGrouped<V, W>&& b) {
+      Append(a.first, b.first);
+      Append(a.second, b.second);
+      return std::move(a);
+    }
+    template <typename T>
+    static void Append(std::vector<T>& to, std::vector<T>& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+    }
+  };
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
     (void)Registered<&Run, MixedReadSignature<Out, In>>::value;
     auto& down = As<Out>(out);
@@ -103,21 +126,20 @@ struct CoGroupOp {
     }
     class Grouper final : public Consumer<In> {
      public:
-      explicit Grouper(TaskContext& tc) : tc_(tc) {}
+      Grouper(TaskContext& tc, CoGroupAgg& agg) : tc_(tc), groups(tc, agg) {}
       void Push(In& kv) override {
-        CoGrouped<V, W>& group = groups[std::move(kv.first)];
-        if (kv.second.side == 0) {
-          group.first.push_back(std::move(kv.second.left));
-        } else {
-          group.second.push_back(std::move(kv.second.right));
-        }
         ++tc_.counters().records_in;
+        groups.Add(kv.first, kv.second);
       }
-      CombineMap<K, CoGrouped<V, W>> groups;
 
      private:
       TaskContext& tc_;
-    } grouper(tc);
+
+     public:
+      ExternalCombiner<K, CoGrouped<V, W>, CoGroupAgg> groups;
+    };
+    CoGroupAgg agg;
+    Grouper grouper(tc, agg);
     for (size_t slot = 0; slot < node.parents.size(); ++slot) {
       tc.RunParent(node, slot, partition, grouper);
     }
@@ -126,7 +148,7 @@ struct CoGroupOp {
         DecodeBlock<In>(block, [&](In& kv) { grouper.Push(kv); });
       });
     }
-    Drain(grouper.groups, [&](Out& kv) { down.Push(kv); });
+    grouper.groups.Drain([&](Out& kv) { down.Push(kv); });
   }
 };
 

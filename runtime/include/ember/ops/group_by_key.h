@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "ember/core/combine_table.h"
+#include "ember/core/external_combiner.h"
 #include "ember/core/reducer_blocks.h"
 #include "ember/function.h"
 #include "ember/task.h"
@@ -23,31 +23,33 @@ struct HashWriteOp {
     (void)Registered<&Write, WriterSignature<std::pair<K, V>>>::value;
     class Partitioner final : public Consumer<std::pair<K, V>> {
      public:
-      explicit Partitioner(uint32_t n) : blocks(n), reducers_(n) {}
+      Partitioner(TaskContext& tc, uint32_t n) : blocks(tc, n), reducers_(n) {}
       void Push(std::pair<K, V>& kv) override { blocks.Add(ReducerOf(kv.first, reducers_), kv); }
       ReducerBlocks<std::pair<K, V>> blocks;
 
      private:
       uint32_t reducers_;
-    } partitioner(reducers);
+    } partitioner(tc, reducers);
     tc.RunNode(top.index, partition, partitioner);
-    partitioner.blocks.Flush(tc);
+    partitioner.blocks.Flush();
   }
 };
 
+// Read side: every value of a key gathered, spilling beyond the budget.
 template <typename K, typename V>
 struct GroupReadOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
     (void)Registered<&Run, ShuffleReadSignature<std::pair<K, std::vector<V>>>>::value;
     auto& down = As<std::pair<K, std::vector<V>>>(out);
-    CombineMap<K, std::vector<V>> groups;
+    GatherAgg<V> gather;
+    ExternalCombiner<K, std::vector<V>, GatherAgg<V>> groups(tc, gather);
     tc.ReadShuffle(node.Shuffle(0), partition, [&](std::string_view block) {
       DecodeBlock<std::pair<K, V>>(block, [&](std::pair<K, V>& kv) {
         ++tc.counters().records_in;
-        groups[std::move(kv.first)].push_back(std::move(kv.second));
+        groups.Add(kv.first, kv.second);
       });
     });
-    Drain(groups, [&](std::pair<K, std::vector<V>>& kv) { down.Push(kv); });
+    groups.Drain([&](std::pair<K, std::vector<V>>& kv) { down.Push(kv); });
   }
 };
 
@@ -57,15 +59,10 @@ struct GroupNarrowOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
     (void)Registered<&Run, NodeSignature<std::pair<K, std::vector<V>>, std::pair<K, V>>>::value;
     auto& down = As<std::pair<K, std::vector<V>>>(out);
-    class Grouper final : public Consumer<std::pair<K, V>> {
-     public:
-      void Push(std::pair<K, V>& kv) override {
-        groups[std::move(kv.first)].push_back(std::move(kv.second));
-      }
-      CombineMap<K, std::vector<V>> groups;
-    } grouper;
+    GatherAgg<V> gather;
+    CombiningConsumer<K, V, std::vector<V>, GatherAgg<V>> grouper(tc, gather);
     tc.RunParent(node, 0, partition, grouper);
-    Drain(grouper.groups, [&](std::pair<K, std::vector<V>>& kv) { down.Push(kv); });
+    grouper.table.Drain([&](std::pair<K, std::vector<V>>& kv) { down.Push(kv); });
   }
 };
 

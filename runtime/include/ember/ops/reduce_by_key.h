@@ -11,7 +11,9 @@
 #include <utility>
 
 #include "ember/core/combine_table.h"
+#include "ember/core/external_combiner.h"
 #include "ember/core/reducer_blocks.h"
+#include "ember/core/spill.h"
 #include "ember/function.h"
 #include "ember/task.h"
 
@@ -98,32 +100,20 @@ struct ZeroAgg {
   }
 };
 
-// Merging combiners, as the table's aggregator on the read side.
+// The read side's aggregator: what arrives are combiners of map tasks.
 template <typename Agg>
 struct MergeCombinersOf {
+  using C = typename Agg::Combiner;
   Agg& agg;
-  typename Agg::Combiner Create(typename Agg::Combiner&& c) { return std::move(c); }
-  typename Agg::Combiner Merge(typename Agg::Combiner&& a, typename Agg::Combiner&& b) {
-    return agg.MergeCombiners(std::move(a), std::move(b));
-  }
+  C Create(C&& c) { return std::move(c); }
+  C Merge(C&& a, C&& b) { return agg.MergeCombiners(std::move(a), std::move(b)); }
+  C MergeCombiners(C&& a, C&& b) { return agg.MergeCombiners(std::move(a), std::move(b)); }
 };
 
-// Combines what a node pushes through Agg; table() once it is done.
-template <typename K, typename Agg>
-class AggregatingConsumer final : public Consumer<std::pair<K, typename Agg::Value>> {
- public:
-  explicit AggregatingConsumer(Agg& agg) : batched_(agg) {}
-  void Push(std::pair<K, typename Agg::Value>& kv) override { batched_.Add(kv); }
-  CombineTable<K, typename Agg::Combiner>& table() {
-    batched_.Flush();
-    return batched_.table();
-  }
-
- private:
-  BatchedCombiner<K, typename Agg::Value, typename Agg::Combiner, Agg> batched_;
-};
-
-// Map side: combine within the task, then partition by key.
+// Map side: combine within the task, then partition by key. A table that
+// outgrows the task's share of the memory budget is written out as it is,
+// partly combined, and a new one started: the read side merges combiners
+// anyway, so this costs shuffle bytes, never correctness.
 template <typename K, typename Agg>
 struct AggregateWriteOp {
   using V = typename Agg::Value;
@@ -131,13 +121,38 @@ struct AggregateWriteOp {
   static void Write(TaskContext& tc, const NodeView& top, uint32_t partition,
                     std::string_view capture, uint32_t reducers) {
     (void)Registered<&Write, WriterSignature<std::pair<K, V>>>::value;
+    class Combiner final : public Consumer<std::pair<K, V>> {
+     public:
+      Combiner(TaskContext& tc, Agg& agg, uint32_t reducers)
+          : batched_(agg), claim_(tc), blocks_(tc, reducers), reducers_(reducers) {}
+      void Push(std::pair<K, V>& kv) override {
+        batched_.Add(kv);
+        const uint64_t held = batched_.table().bytes();
+        if (held > claim_.claimed() && !claim_.Hold(held)) {
+          WriteTable();
+          claim_.Release();
+        }
+      }
+      void Finish() {
+        WriteTable();
+        blocks_.Flush();
+      }
+
+     private:
+      void WriteTable() {
+        batched_.Flush();
+        batched_.table().Drain(
+            [&](std::pair<K, C>& kv) { blocks_.Add(ReducerOf(kv.first, reducers_), kv); });
+      }
+      BatchedCombiner<K, V, C, Agg> batched_;
+      MemoryClaim claim_;
+      ReducerBlocks<std::pair<K, C>> blocks_;
+      uint32_t reducers_;
+    };
     Agg agg(capture);
-    AggregatingConsumer<K, Agg> combiner(agg);
+    Combiner combiner(tc, agg, reducers);
     tc.RunNode(top.index, partition, combiner);
-    ReducerBlocks<std::pair<K, C>> blocks(reducers);
-    combiner.table().Drain(
-        [&](std::pair<K, C>& kv) { blocks.Add(ReducerOf(kv.first, reducers), kv); });
-    blocks.Flush(tc);
+    combiner.Finish();
   }
 };
 
@@ -150,11 +165,11 @@ struct AggregateReadOp {
     Agg agg(node.capture);
     MergeCombinersOf<Agg> merge{agg};
     auto& down = As<std::pair<K, C>>(out);
-    CombineTable<K, C> table;
+    ExternalCombiner<K, C, MergeCombinersOf<Agg>> table(tc, merge);
     tc.ReadShuffle(node.Shuffle(0), partition, [&](std::string_view block) {
       DecodeBlock<std::pair<K, C>>(block, [&](std::pair<K, C>& kv) {
         ++tc.counters().records_in;
-        table.CombineWith(kv.first, kv.second, CombineTable<K, C>::Hash(kv.first), merge);
+        table.Add(kv.first, kv.second);
       });
     });
     table.Drain([&](std::pair<K, C>& kv) { down.Push(kv); });
@@ -171,9 +186,9 @@ struct AggregateNarrowOp {
     (void)Registered<&Run, NodeSignature<std::pair<K, C>, std::pair<K, V>>>::value;
     Agg agg(node.capture);
     auto& down = As<std::pair<K, C>>(out);
-    AggregatingConsumer<K, Agg> combiner(agg);
+    CombiningConsumer<K, V, C, Agg> combiner(tc, agg);
     tc.RunParent(node, 0, partition, combiner);
-    combiner.table().Drain([&](std::pair<K, C>& kv) { down.Push(kv); });
+    combiner.table.Drain([&](std::pair<K, C>& kv) { down.Push(kv); });
   }
 };
 

@@ -21,7 +21,8 @@ struct RoundRobinWriteOp {
     (void)Registered<&Write, WriterSignature<T>>::value;
     class Spreader final : public Consumer<T> {
      public:
-      Spreader(uint32_t n, uint32_t start) : blocks(n), reducers_(n), next_(start % n) {}
+      Spreader(TaskContext& tc, uint32_t n, uint32_t start)
+          : blocks(tc, n), reducers_(n), next_(start % n) {}
       void Push(T& v) override {
         blocks.Add(next_, v);
         next_ = next_ + 1 == reducers_ ? 0 : next_ + 1;
@@ -31,9 +32,9 @@ struct RoundRobinWriteOp {
      private:
       uint32_t reducers_;
       uint32_t next_;
-    } spreader(reducers, partition);
+    } spreader(tc, reducers, partition);
     tc.RunNode(top.index, partition, spreader);
-    spreader.blocks.Flush(tc);
+    spreader.blocks.Flush();
   }
 };
 

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "ember/core/external_sorter.h"
 #include "ember/core/reducer_blocks.h"
 #include "ember/function.h"
 #include "ember/record.h"
@@ -73,8 +74,8 @@ struct RangeWriteOp {
     KeyOrder<K, Cmp> order(descending, cmp_capture);
     class Partitioner final : public Consumer<std::pair<K, V>> {
      public:
-      Partitioner(uint32_t n, KeyOrder<K, Cmp>& o, const std::vector<K>& b)
-          : blocks(n), order_(o), bounds_(b) {}
+      Partitioner(TaskContext& tc, uint32_t n, KeyOrder<K, Cmp>& o, const std::vector<K>& b)
+          : blocks(tc, n), order_(o), bounds_(b) {}
       void Push(std::pair<K, V>& kv) override {
         auto it = std::lower_bound(
             bounds_.begin(), bounds_.end(), kv.first,
@@ -86,14 +87,15 @@ struct RangeWriteOp {
      private:
       KeyOrder<K, Cmp>& order_;
       const std::vector<K>& bounds_;
-    } partitioner(reducers, order, bounds);
+    } partitioner(tc, reducers, order, bounds);
     tc.RunNode(top.index, partition, partitioner);
-    partitioner.blocks.Flush(tc);
+    partitioner.blocks.Flush();
   }
 };
 
-// Reads one shuffle partition and emits it sorted by key; records with
-// equal keys keep the order they arrived in.
+// Reads one shuffle partition and emits it sorted by key, spilling sorted
+// runs beyond the memory budget; records with equal keys keep the order
+// they arrived in.
 template <typename K, typename V, typename Cmp>
 struct SortReadOp {
   static void Run(TaskContext& tc, const NodeView& node, uint32_t partition, ErasedConsumer& out) {
@@ -102,23 +104,17 @@ struct SortReadOp {
     if (!spec.ok()) Fail(spec.status().WithContext("sort: bad order"));
     KeyOrder<K, Cmp> order(std::get<0>(*spec), std::get<1>(*spec));
     auto& down = As<std::pair<K, V>>(out);
-    std::vector<std::pair<K, V>> records;
+    auto before = [&](const std::pair<K, V>& a, const std::pair<K, V>& b) {
+      return order.Before(a.first, b.first);
+    };
+    ExternalSorter<std::pair<K, V>, decltype(before)> sorter(tc, before);
     tc.ReadShuffle(node.Shuffle(0), partition, [&](std::string_view block) {
       DecodeBlock<std::pair<K, V>>(block, [&](std::pair<K, V>& kv) {
         ++tc.counters().records_in;
-        records.push_back(std::move(kv));
+        sorter.Add(kv);
       });
     });
-    tc.CheckCancelled();
-    std::stable_sort(records.begin(), records.end(),
-                     [&](const std::pair<K, V>& a, const std::pair<K, V>& b) {
-                       return order.Before(a.first, b.first);
-                     });
-    uint64_t n = 0;
-    for (std::pair<K, V>& kv : records) {
-      if (++n % kCancelCheckEvery == 0) tc.CheckCancelled();
-      down.Push(kv);
-    }
+    sorter.Drain([&](std::pair<K, V>& kv) { down.Push(kv); });
   }
 };
 
