@@ -252,6 +252,11 @@ Result<json> BuildExecutorPod(const AppRef& app, const AppSpec& spec, std::strin
                            "--secret-file=" + std::string(kSecretMountPath) + "/" + std::string(kSecretKey),
                            "--local-dir=" + std::string(kScratchMountPath) + "/executor",
                            "--termination-log=/dev/termination-log"});
+  // The driver passes ember.memory.budget to the executors it starts itself
+  // (local-cluster); on Kubernetes the operator starts them, so it does.
+  if (auto it = spec.spark_conf.find("ember.memory.budget"); it != spec.spark_conf.end()) {
+    args.push_back("--memory-budget=" + it->second);
+  }
   json ports = json::array({Port("shuffle", kShufflePort)});
   if (metrics_port > 0) ports.push_back(Port("metrics", metrics_port));
   json container = Container(spec, role, kExecutorContainer, image, "ember-executor",

@@ -4,6 +4,7 @@
 #include "common/duration.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "runtime/conf/conf.h"
 #include "runtime/driver/master.h"
 #include "runtime/executor/executor_process.h"
 #include "runtime/transport/auth.h"
@@ -87,13 +88,19 @@ int main(int argc, char** argv) {
     o.memory = *memory;
   }
   if (auto v = flags.Get("memory-budget")) {
-    auto budget = ember::ParseMemory(*v);
+    // Read as the ember.memory.budget key is, since the operator passes that
+    // key's value here.
+    auto budget = ember::conf::ParseBytes(*v, 1);
     if (!budget.ok()) return Fail(budget.status().WithContext("--memory-budget"));
-    if (*budget > o.memory) {
+    if (*budget <= 0) {
+      return Fail(
+          ember::InvalidArgumentError("--memory-budget must be positive, got '" + *v + "'"));
+    }
+    if (static_cast<uint64_t>(*budget) > o.memory) {
       return Fail(ember::InvalidArgumentError("--memory-budget " + *v +
                                               " is more than the executor's --memory"));
     }
-    o.memory_budget = *budget;
+    o.memory_budget = static_cast<uint64_t>(*budget);
   }
   o.bind_address = flags.GetOr("bind-address", "127.0.0.1");
   o.advertise_host = flags.GetOr("advertise-host", "");

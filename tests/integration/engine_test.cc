@@ -365,6 +365,12 @@ TEST(ExecutorCommandLineTest, RejectsMissingAndMalformedFlags) {
       {{"--driver", "127.0.0.1:1", "--executor-id", "1", "--app-id", "a", "--secret", "s",
         "--memory", "lots"},
        "lots"},
+      {{"--driver", "127.0.0.1:1", "--executor-id", "1", "--app-id", "a", "--secret", "s",
+        "--memory-budget", "much"},
+       "--memory-budget"},
+      {{"--driver", "127.0.0.1:1", "--executor-id", "1", "--app-id", "a", "--secret", "s",
+        "--memory", "1g", "--memory-budget", "2g"},
+       "--memory-budget 2g is more than the executor's --memory"},
   };
   for (const auto& [args, expected] : cases) {
     std::vector<std::string> argv = {Bin("ember-executor")};

@@ -87,6 +87,22 @@ TEST(ResourcesTest, ExecutorPodFindsTheDriverThroughItsService) {
   EXPECT_FALSE((*pod)["metadata"].contains("annotations"));
 }
 
+TEST(ResourcesTest, ExecutorsGetTheMemoryBudgetFromSparkConf) {
+  auto args_of = [](const AppSpec& spec) {
+    auto pod = BuildExecutorPod(kApp, spec, "uid-1-1", 1, "img");
+    EXPECT_TRUE(pod.ok());
+    return Container(*pod, "executor")["args"];
+  };
+  const json base = {{"image", "img"}, {"mainApplicationFile", "/a.so"}};
+  json with = base;
+  with["sparkConf"] = {{"ember.memory.budget", "300m"}, {"ember.task.maxFailures", "2"}};
+  const json args = args_of(Parse(with));
+  EXPECT_NE(std::find(args.begin(), args.end(), "--memory-budget=300m"), args.end()) << args;
+  for (const json& a : args_of(Parse(base))) {
+    EXPECT_EQ(a.get<std::string>().rfind("--memory-budget", 0), std::string::npos) << a;
+  }
+}
+
 TEST(ResourcesTest, EveryPodFieldPassesThrough) {
   const json volume = {{"name", "data"}, {"persistentVolumeClaim", {{"claimName", "input"}}}};
   const json toleration = {{"key", "batch"}, {"operator", "Equal"}, {"value", "yes"}, {"effect", "NoSchedule"}};
