@@ -60,6 +60,7 @@ bench: build controlplane-build
 	@bash bench/scheduler.sh $(BUILD_DIR)
 	@bash bench/chaos.sh $(BUILD_DIR)
 	@bash bench/terasort.sh $(BUILD_DIR)
+	@bash bench/iterative.sh $(BUILD_DIR)
 
 format:
 	@find common runtime operator examples bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -210,6 +210,12 @@ TEST_P(IterativeTest, BadInputIsNamed) {
   ProcessResult r = Submit(GetParam(), EMBER_KMEANS_APP, {input, "2", "2"});
   EXPECT_FALSE(r.Exited(0));
   EXPECT_NE(r.err.find("a point of 3 coordinates among points of 2"), std::string::npos) << r.err;
+  // A coordinate that is not a number: named with its line.
+  const std::string garbled = dir_ / "garbled.txt";
+  std::ofstream(garbled) << "1 2\n3 four\n5 6\n";
+  ProcessResult g = Submit(GetParam(), EMBER_KMEANS_APP, {garbled, "2", "2"});
+  EXPECT_FALSE(g.Exited(0));
+  EXPECT_NE(g.err.find("not a number in the line '3 four'"), std::string::npos) << g.err;
   ProcessResult k = Submit(GetParam(), EMBER_KMEANS_APP, {input, "0", "2"});
   EXPECT_EQ(k.exit_code, 2);
   EXPECT_NE(k.err.find("K and ITERATIONS must be positive integers"), std::string::npos) << k.err;

@@ -221,6 +221,42 @@ struct SumAgg {
   int64_t MergeCombiners(int64_t&& a, int64_t&& b) { return a + b; }
 };
 
+struct ConcatAgg {
+  std::string Create(std::string&& v) { return std::move(v); }
+  std::string Merge(std::string&& c, std::string&& v) { return c + v; }
+  std::string MergeCombiners(std::string&& a, std::string&& b) { return a + b; }
+};
+
+// The table's size estimate follows what its entries hold: a fixed-size
+// combiner does not grow with merges, a string combiner does, a gathered
+// group grows by every value.
+TEST(CombineTableBytesTest, FollowsWhatTheCombinersHold) {
+  SumAgg sum;
+  CombineTable<int64_t, int64_t> sums;
+  for (int64_t i = 0; i < 100000; ++i) {
+    int64_t key = i % 10, v = i;
+    sums.CombineWith(key, v, CombineTable<int64_t, int64_t>::Hash(key), sum);
+  }
+  EXPECT_LT(sums.bytes(), 4096u) << "10 sums are not " << sums.bytes() << " bytes";
+
+  ConcatAgg concat;
+  CombineTable<int64_t, std::string> strings;
+  for (int64_t i = 0; i < 10000; ++i) {
+    int64_t key = i % 10;
+    std::string v(100, 'x');
+    strings.CombineWith(key, v, CombineTable<int64_t, std::string>::Hash(key), concat);
+  }
+  EXPECT_GE(strings.bytes(), 1000000u) << "1 MB of concatenated strings";
+
+  GatherAgg<int64_t> gather;
+  CombineTable<int64_t, std::vector<int64_t>> groups;
+  for (int64_t i = 0; i < 100000; ++i) {
+    int64_t key = 7, v = i;
+    groups.CombineWith(key, v, CombineTable<int64_t, std::vector<int64_t>>::Hash(key), gather);
+  }
+  EXPECT_GE(groups.bytes(), 800000u) << "100,000 gathered values";
+}
+
 TEST(ExternalCombinerTest, SumsByKeyPastTheBudget) {
   BudgetedContext tc(kBudget);
   std::mt19937_64 rng(3);

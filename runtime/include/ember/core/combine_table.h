@@ -49,6 +49,13 @@ struct ReduceAggregator {
   }
 };
 
+// Aggregators whose combiner takes in every value (GatherAgg) say so with
+// `static constexpr bool kGrows = true`.
+template <typename Agg>
+concept CombinerGrows = requires {
+  requires Agg::kGrows;
+};
+
 template <typename K, typename C>
 class CombineTable {
  public:
@@ -74,10 +81,21 @@ class CombineTable {
       if (slot.tag == tag) {
         std::pair<K, C>& entry = entries_[slot.entry];
         if (entry.first == key) {
-          // A combiner of fixed size does not grow; one that owns memory
-          // (a string, a vector of values) may take in the value's.
-          if constexpr (!std::is_trivially_copyable_v<C>) entry_bytes_ += ApproxBytes(value);
-          entry.second = agg.Merge(std::move(entry.second), std::move(value));
+          if constexpr (CombinerGrows<Agg>) {
+            // Gathering (groupByKey, cogroup): the value moves in.
+            entry_bytes_ += ApproxBytes(value);
+            entry.second = agg.Merge(std::move(entry.second), std::move(value));
+          } else if constexpr (kCheapApprox<C>) {
+            // A string or a vector of numbers may grow, and is cheap to measure.
+            const uint64_t before = ApproxBytes(entry.second);
+            entry.second = agg.Merge(std::move(entry.second), std::move(value));
+            entry_bytes_ += ApproxBytes(entry.second);
+            entry_bytes_ -= before;
+          } else {
+            // Anything else is taken to keep its size: measuring a nested
+            // combiner on every merge would cost more than the merge.
+            entry.second = agg.Merge(std::move(entry.second), std::move(value));
+          }
           return;
         }
       }

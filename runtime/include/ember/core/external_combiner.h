@@ -139,6 +139,7 @@ class CombiningConsumer final : public Consumer<std::pair<K, V>> {
 // values, in the order they came.
 template <typename V>
 struct GatherAgg {
+  static constexpr bool kGrows = true;
   std::vector<V> Create(V&& v) {
     std::vector<V> values;
     values.push_back(std::move(v));

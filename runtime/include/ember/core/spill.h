@@ -95,6 +95,16 @@ uint64_t ApproxBytes(const T& value) {
   return sizeof(T) + spill_detail::Approx<T>::Heap(value);
 }
 
+// Types whose ApproxBytes takes constant time.
+template <typename T>
+inline constexpr bool kCheapApprox = std::is_arithmetic_v<T>;
+template <>
+inline constexpr bool kCheapApprox<std::string> = true;
+template <typename E>
+inline constexpr bool kCheapApprox<std::vector<E>> = std::is_arithmetic_v<E>;
+template <typename A, typename B>
+inline constexpr bool kCheapApprox<std::pair<A, B>> = kCheapApprox<A>&& kCheapApprox<B>;
+
 // Size of the blocks runs are written in: large enough for sequential disk
 // writes, small enough that merging many runs holds little.
 inline constexpr size_t kRunBlockBytes = 64 << 10;

@@ -95,6 +95,7 @@ struct CoGroupOp {
   using Out = std::pair<K, CoGrouped<V, W>>;
   // Each side's values of a key gathered in the order they came.
   struct CoGroupAgg {
+    static constexpr bool kGrows = true;
     CoGrouped<V, W> Create(Tagged<V, W>&& t) { return Merge(CoGrouped<V, W>(), std::move(t)); }
     CoGrouped<V, W> Merge(CoGrouped<V, W>&& group, Tagged<V, W>&& t) {
       if (t.side == 0) {
