@@ -1,5 +1,7 @@
 #include "runtime/executor/block_store.h"
 
+#include "runtime/executor/memory_budget.h"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -8,11 +10,37 @@
 
 namespace ember {
 
-BlockStore::BlockStore(std::string dir) : dir_(std::move(dir)) {}
+BlockStore::BlockStore(std::string dir, MemoryBudget* budget)
+    : dir_(std::move(dir)), budget_(budget) {}
 
 BlockStore::~BlockStore() {
   std::error_code ec;
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  if (budget_ != nullptr && memory_bytes_ > 0) budget_->Release(memory_bytes_);
+}
+
+bool BlockStore::ReserveMemory(uint64_t bytes) {
+  if (budget_ == nullptr || budget_->limit() == 0) return true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (memory_bytes_ + bytes > budget_->limit() / 2) return false;
+  }
+  return budget_->TryReserve(bytes);
+}
+
+Status BlockStore::WriteFile(const std::string& path, const std::string& records) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return InternalError("creating " + dir_ + ": " + ec.message());
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(records.data(), static_cast<std::streamsize>(records.size()));
+    if (!out) return InternalError("writing " + tmp + ": " + std::strerror(errno));
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return InternalError("renaming " + tmp + ": " + ec.message());
+  return Status::Ok();
 }
 
 std::string BlockStore::FileOf(uint64_t cache_id, uint32_t partition) const {
@@ -54,25 +82,27 @@ Status BlockStore::Put(uint64_t cache_id, uint32_t partition, uint8_t level, std
   }
   Block block;
   block.size = records.size();
-  if (static_cast<Level>(level) == Level::kDisk) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) return InternalError("creating " + dir_ + ": " + ec.message());
-    block.file = FileOf(cache_id, partition);
-    const std::string tmp = block.file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(records.data(), static_cast<std::streamsize>(records.size()));
-      if (!out) return InternalError("writing " + tmp + ": " + std::strerror(errno));
+  Level where = static_cast<Level>(level);
+  if (where != Level::kDisk && !ReserveMemory(block.size)) {
+    if (where == Level::kMemory) {
+      return ResourceExhaustedError("a block of " + std::to_string(block.size) +
+                                    " bytes does not fit in the cache's half of the memory budget");
     }
-    std::filesystem::rename(tmp, block.file, ec);
-    if (ec) return InternalError("renaming " + tmp + ": " + ec.message());
+    where = Level::kDisk;  // MEMORY_AND_DISK: the disk takes it
+  }
+  if (where == Level::kDisk) {
+    block.file = FileOf(cache_id, partition);
+    RETURN_IF_ERROR(WriteFile(block.file, records));
   } else {
     block.memory = std::make_shared<const std::string>(std::move(records));
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = blocks_.emplace(std::make_pair(cache_id, partition), block);
-  if (!inserted) return Status::Ok();  // another task kept it meanwhile
+  if (!inserted) {
+    // Another task kept it meanwhile.
+    if (block.memory && budget_ != nullptr) budget_->Release(block.size);
+    return Status::Ok();
+  }
   (block.memory ? memory_bytes_ : disk_bytes_) += block.size;
   return Status::Ok();
 }
@@ -85,6 +115,7 @@ void BlockStore::Remove(uint64_t cache_id) {
          it != blocks_.end() && it->first.first == cache_id;) {
       if (it->second.memory) {
         memory_bytes_ -= it->second.size;
+        if (budget_ != nullptr) budget_->Release(it->second.size);
       } else {
         disk_bytes_ -= it->second.size;
         files.push_back(it->second.file);

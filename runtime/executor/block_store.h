@@ -2,6 +2,12 @@
 // (cache id, partition), in memory or in files under the executor's local
 // directory.
 //
+// Blocks kept in memory count against the executor's memory budget, and
+// take at most half of it (as Spark's spark.memory.storageFraction), so
+// running tasks always keep the other half. A MEMORY_AND_DISK block that
+// does not fit goes to disk; a MEMORY block that does not fit is not kept,
+// and its partition is computed again when next needed.
+//
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
@@ -17,12 +23,15 @@
 
 namespace ember {
 
+class MemoryBudget;
+
 class BlockStore {
  public:
   enum class Level : uint8_t { kMemory = 0, kDisk = 1, kMemoryAndDisk = 2 };
 
-  // Disk blocks go below `dir` (created on first use).
-  explicit BlockStore(std::string dir);
+  // Disk blocks go below `dir` (created on first use). `budget` (optional)
+  // must outlive the store.
+  BlockStore(std::string dir, MemoryBudget* budget);
   ~BlockStore();
   BlockStore(const BlockStore&) = delete;
   BlockStore& operator=(const BlockStore&) = delete;
@@ -32,7 +41,8 @@ class BlockStore {
   std::shared_ptr<const std::string> Get(uint64_t cache_id, uint32_t partition);
   // Keeps a block; a second copy of one already held is dropped. A level
   // outside Level is INVALID_ARGUMENT; a file that cannot be written, the
-  // I/O error (the task still succeeds without keeping it).
+  // I/O error; a MEMORY block beyond the budget's share, RESOURCE_EXHAUSTED
+  // (the task still succeeds without keeping it).
   Status Put(uint64_t cache_id, uint32_t partition, uint8_t level, std::string records);
   // Drops every block of `cache_id`.
   void Remove(uint64_t cache_id);
@@ -47,8 +57,12 @@ class BlockStore {
     uint64_t size = 0;
   };
   std::string FileOf(uint64_t cache_id, uint32_t partition) const;
+  // Claims `bytes` of the budget for a block in memory, within its share.
+  bool ReserveMemory(uint64_t bytes);
+  Status WriteFile(const std::string& path, const std::string& records);
 
   const std::string dir_;
+  MemoryBudget* const budget_;
   mutable std::mutex mu_;
   std::map<std::pair<uint64_t, uint32_t>, Block> blocks_;  // guarded by mu_
   uint64_t memory_bytes_ = 0;                              // guarded by mu_

@@ -20,8 +20,9 @@ Executor::Executor(Options options, StatusCallback on_status)
     : options_(std::move(options)),
       on_status_(std::move(on_status)),
       store_(options_.local_dir),
-      blocks_(options_.local_dir.empty() ? std::string() : options_.local_dir + "/blocks"),
-      memory_(options_.memory_budget, options_.metrics) {
+      memory_(options_.memory_budget, options_.metrics),
+      blocks_(options_.local_dir.empty() ? std::string() : options_.local_dir + "/blocks",
+              &memory_) {
   env_.executor_id = options_.executor_id;
   env_.memory = &memory_;
   if (!options_.local_dir.empty()) env_.spill_dir = options_.local_dir + "/spill";

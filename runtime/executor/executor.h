@@ -74,8 +74,8 @@ class Executor {
   Options options_;
   StatusCallback on_status_;
   shuffle::ShuffleStore store_;
+  MemoryBudget memory_;  // before blocks_, which holds claims on it
   BlockStore blocks_;
-  MemoryBudget memory_;
   TaskEnvironment env_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -528,11 +528,17 @@ std::vector<int> ComputedBy(const std::string& markers) {
 // Runs the cache scenario; `between` runs once the app has used its cached
 // RDD twice and waits (before it reads it a third time).
 void RunCache(const std::string& master, const std::string& level, const TempDir& dir,
-              const std::function<void(const std::vector<int>&)>& between, AppOutput* out) {
+              const std::function<void(const std::vector<int>&)>& between, AppOutput* out,
+              int64_t records = 20000, const std::vector<std::string>& flags = {}) {
   const std::string markers = dir / ("markers-" + level), go = dir / ("go-" + level);
   fs::create_directories(markers);
-  Process app({Bin("ember-submit"), "--master", master, "--no-progress", EMBER_KEYED_APP, "cache",
-               markers, level, go});
+  std::vector<std::string> argv = {Bin("ember-submit"), "--master", master, "--no-progress"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  for (std::string a : {std::string(EMBER_KEYED_APP), std::string("cache"), markers, level, go,
+                        std::to_string(records)}) {
+    argv.push_back(std::move(a));
+  }
+  Process app(std::move(argv));
   ASSERT_TRUE(WaitUntil([&] { return app.Stdout().find("N\tready\tyes") != std::string::npos; },
                         std::chrono::seconds(60)))
       << app.Stdout() << app.Stderr();
@@ -545,11 +551,11 @@ void RunCache(const std::string& master, const std::string& level, const TempDir
   ASSERT_TRUE(r.Exited(0)) << r.Describe();
   *out = ParseAppOutput(r.out);
   int64_t sum = 0, evens = 0;
-  for (int64_t v = 0; v < 20000; ++v) {
+  for (int64_t v = 0; v < records; ++v) {
     sum += 3 * v;
     evens += (3 * v) % 2 == 0 ? 1 : 0;
   }
-  EXPECT_EQ(out->Scalar("count1"), "20000");
+  EXPECT_EQ(out->Scalar("count1"), std::to_string(records));
   EXPECT_EQ(out->Scalar("sum1"), std::to_string(sum));
   EXPECT_EQ(out->Scalar("evens1"), std::to_string(evens));
   EXPECT_EQ(out->Scalar("sum2"), std::to_string(sum));
@@ -564,6 +570,16 @@ TEST_P(KeyedTest, PersistedPartitionsAreComputedOnceAndAgainAfterUnpersist) {
     // After unpersist the last job computed all 4 again.
     EXPECT_EQ(ComputedBy(dir_ / (std::string("markers-") + level)).size(), 8u) << level;
   }
+}
+
+// Cached blocks take at most half of a 1 MiB budget: partitions of about
+// 1 MB each go to disk at MEMORY_AND_DISK and are still computed once.
+TEST_P(KeyedTest, MemoryAndDiskBlocksBeyondTheBudgetGoToDisk) {
+  AppOutput out;
+  ASSERT_NO_FATAL_FAILURE(RunCache(GetParam(), "memory_and_disk", dir_,
+                                   [](const std::vector<int>&) {}, &out, 1000000,
+                                   {"--conf", "ember.memory.budget=1m"}));
+  EXPECT_EQ(ComputedBy(dir_ / "markers-memory_and_disk").size(), 8u);
 }
 
 TEST(KeyedCacheTest, PartitionsOfAKilledExecutorAreRecomputedFromLineage) {

@@ -22,6 +22,7 @@
 #include "ember/core/external_sorter.h"
 #include "ember/core/reducer_blocks.h"
 #include "ember/core/spill_file.h"
+#include "runtime/executor/block_store.h"
 #include "runtime/executor/memory_budget.h"
 
 namespace ember::internal {
@@ -317,6 +318,35 @@ TEST(ExternalCombinerTest, AClaimIsGivenBackWhenAnOperatorThrows) {
   } catch (const std::runtime_error&) {
   }
   EXPECT_EQ(tc.budget().used(), 0u);
+}
+
+// Cached partitions in memory take at most half the budget: beyond it a
+// MEMORY_AND_DISK block goes to disk and a MEMORY block is refused; removing
+// blocks gives their memory back.
+TEST(BlockStoreBudgetTest, CachedBlocksTakeAtMostHalfTheBudget) {
+  TempDir dir;
+  MemoryBudget budget(1000, nullptr);
+  {
+    BlockStore store(dir.path() + "/blocks", &budget);
+    ASSERT_TRUE(store.Put(1, 0, 0, std::string(300, 'a')).ok());
+    EXPECT_EQ(budget.used(), 300u);
+    Status refused = store.Put(1, 1, 0, std::string(300, 'b'));
+    EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.message();
+    EXPECT_EQ(store.Get(1, 1), nullptr);
+    ASSERT_TRUE(store.Put(1, 2, 2, std::string(300, 'c')).ok());
+    EXPECT_EQ(store.memory_bytes(), 300u);
+    EXPECT_EQ(store.disk_bytes(), 300u);
+    ASSERT_NE(store.Get(1, 2), nullptr);
+    EXPECT_EQ(*store.Get(1, 2), std::string(300, 'c'));
+    // Tasks still get the other half.
+    EXPECT_TRUE(budget.TryReserve(700));
+    budget.Release(700);
+    store.Remove(1);
+    EXPECT_EQ(budget.used(), 0u);
+    ASSERT_TRUE(store.Put(2, 0, 0, std::string(400, 'd')).ok());
+    EXPECT_EQ(budget.used(), 400u);
+  }
+  EXPECT_EQ(budget.used(), 0u) << "a destroyed store keeps its claim";
 }
 
 }  // namespace

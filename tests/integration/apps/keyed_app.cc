@@ -85,7 +85,8 @@ int Usage() {
                "  skew LEFT RIGHT PARTITIONS\n"
                "  aggregate NUMBERS | sort PAIRS PARTITIONS | actions LINES DIR\n"
                "  narrow LINES | files DIR | accumulators DIR N\n"
-               "  cache MARKERS memory|disk GO_FILE | bad sample|coalesce|partitionBy|sort\n");
+               "  cache MARKERS memory|disk|memory_and_disk GO_FILE [RECORDS] | bad "
+               "sample|coalesce|partitionBy|sort\n");
   return 2;
 }
 
@@ -341,8 +342,11 @@ EMBER_APPLICATION(ctx, args) {
     // executor before GO_FILE appears; then its partitions are computed
     // again. After unpersist, everything is.
     const std::string markers = arg(1);
-    const auto level = arg(2) == "disk" ? ember::StorageLevel::kDisk : ember::StorageLevel::kMemory;
-    auto kept = ctx.range(0, 20000, 1, 4)
+    const auto level = arg(2) == "disk"              ? ember::StorageLevel::kDisk
+                       : arg(2) == "memory_and_disk" ? ember::StorageLevel::kMemoryAndDisk
+                                                     : ember::StorageLevel::kMemory;
+    const int64_t records = args.size() > 4 ? std::stoll(arg(4)) : 20000;
+    auto kept = ctx.range(0, records, 1, 4)
                     .mapPartitionsWithIndex(ember::with(
                         markers,
                         [](const std::string& dir, uint32_t, std::vector<int64_t>&& values) {
