@@ -179,7 +179,7 @@ TEST(TeraSortTest, SortsFourTimesTheExecutorsMemoryBudget) {
   // the input: code and libraries (17 MiB idle), the fetch buffer
   // (ember.reducer.maxSizeInFlight, 8m here) and gRPC's stream windows
   // (1 MiB per fetch in flight), a block of reads and writes per task, and
-  // allocator slack. Measured here: 70-75 MiB peak on 128 MB, 80-85 MiB
+  // allocator slack. Measured here: 57-65 MiB peak on 128 MB, 71-72 MiB
   // on 512 MB.
   constexpr int64_t kOverhead = 80 * kMiB;
   TempDir dir;

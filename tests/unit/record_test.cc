@@ -1,17 +1,18 @@
 // Record encoding: round trips for every supported type, the exact wire
 // bytes of the basic encodings, and rejection of malformed input with the
 // right DATA_LOSS message (never a crash or a large allocation).
+#include <ember/hash.h>
 #include <ember/record.h>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <list>
 #include <map>
-#include <set>
 #include <optional>
 #include <random>
 #include <set>
@@ -74,7 +75,8 @@ namespace {
 static_assert(Encodable<int>);
 static_assert(Encodable<bool>);
 static_assert(Encodable<std::string>);
-static_assert(Encodable<std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>>);
+static_assert(
+    Encodable<std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>>);
 static_assert(Encodable<Point>);
 static_assert(Encodable<Nested>);
 static_assert(Encodable<Color>);
@@ -113,8 +115,14 @@ void RoundTripAll(const std::vector<T>& values) {
 template <class T>
 std::vector<T> IntegerExtremes() {
   using L = std::numeric_limits<T>;
-  std::vector<T> v = {0, 1, L::max(), static_cast<T>(L::max() - 1), L::min(),
-                      static_cast<T>(L::min() + 1), static_cast<T>(127), static_cast<T>(63)};
+  std::vector<T> v = {0,
+                      1,
+                      L::max(),
+                      static_cast<T>(L::max() - 1),
+                      L::min(),
+                      static_cast<T>(L::min() + 1),
+                      static_cast<T>(127),
+                      static_cast<T>(63)};
   if constexpr (std::is_signed_v<T>) {
     v.push_back(-1);
     v.push_back(-64);
@@ -174,17 +182,38 @@ TEST(RecordTest, CompositeRoundTrips) {
   RoundTripAll<std::vector<std::tuple<>>>({{}, {{}, {}, {}}});
 }
 
+TEST(RecordTest, ArraysRoundTripAndByteArraysAreTheirBytes) {
+  const std::array<uint8_t, 4> bytes = {0, 0x7f, 0x80, 0xff};
+  ExpectRoundTrip(bytes);
+  ExpectRoundTrip(std::array<int64_t, 3>{-1, 0, int64_t{1} << 40});
+  ExpectRoundTrip(std::array<std::string, 2>{"a", std::string(300, 'b')});
+  ExpectRoundTrip(std::pair<std::array<uint8_t, 10>, std::array<uint8_t, 90>>());
+  // No length prefix: the bytes themselves.
+  EXPECT_EQ(EncodeToString(bytes), std::string("\x00\x7f\x80\xff", 4));
+  // Too few bytes left is DATA_LOSS, not a read past the end.
+  auto truncated = DecodeFromString<std::array<uint8_t, 8>>(std::string("\x01\x02\x03", 3));
+  EXPECT_FALSE(truncated.ok());
+  EXPECT_EQ(truncated.status().code(), StatusCode::kDataLoss);
+  // Equal arrays hash alike; a byte array hashes as its bytes.
+  EXPECT_EQ(StableHash(bytes), StableHash(std::array<uint8_t, 4>{0, 0x7f, 0x80, 0xff}));
+  EXPECT_NE(StableHash(bytes), StableHash(std::array<uint8_t, 4>{0, 0x7f, 0x80, 0xfe}));
+  EXPECT_EQ(StableHash(bytes), StableHash(std::string("\x00\x7f\x80\xff", 4)));
+}
+
 TEST(RecordTest, DeeplyNestedRoundTrip) {
   using Deep = std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>;
   RoundTripAll<Deep>({
       {},
       {{"", std::nullopt}},
-      {{"a", std::make_tuple(1, 2.5)}, {"", std::nullopt}, {"ccc", std::make_tuple(INT32_MIN, -0.0)}},
+      {{"a", std::make_tuple(1, 2.5)},
+       {"", std::nullopt},
+       {"ccc", std::make_tuple(INT32_MIN, -0.0)}},
   });
 }
 
 TEST(RecordTest, EmberFieldsStructsRoundTrip) {
-  RoundTripAll<Point>({Point{}, Point{-5, "five", 5.5}, Point{INT64_MAX, std::string(200, 'z'), {}}});
+  RoundTripAll<Point>(
+      {Point{}, Point{-5, "five", 5.5}, Point{INT64_MAX, std::string(200, 'z'), {}}});
   Nested n;
   n.p = Point{1, "one", {}};
   n.others = {Point{2, "two", 2.0}, Point{}};
@@ -194,8 +223,8 @@ TEST(RecordTest, EmberFieldsStructsRoundTrip) {
 
 TEST(RecordTest, EmberFieldsStructEncodesLikeItsFieldTuple) {
   const Point p{3, "abc", 1.0};
-  EXPECT_EQ(EncodeToString(p),
-            EncodeToString(std::make_tuple(int64_t{3}, std::string("abc"), std::optional<double>(1.0))));
+  EXPECT_EQ(EncodeToString(p), EncodeToString(std::make_tuple(int64_t{3}, std::string("abc"),
+                                                              std::optional<double>(1.0))));
 }
 
 // The wire format is a contract across processes and versions.
@@ -222,7 +251,9 @@ TEST(RecordTest, GoldenEncodings) {
       {"float 1.0", EncodeToString(1.0f), std::string("\x00\x00\x80\x3f", 4)},
       {"string", EncodeToString(std::string("hi")), "\x02hi"},
       {"empty string", EncodeToString(std::string()), std::string("\x00", 1)},
-      {"pair", EncodeToString(std::make_pair(std::string("a"), int64_t{2})), "\x01" "a\x04"},
+      {"pair", EncodeToString(std::make_pair(std::string("a"), int64_t{2})),
+       "\x01"
+       "a\x04"},
       {"vector", EncodeToString(std::vector<uint8_t>{1, 2}), "\x02\x01\x02"},
       {"nullopt", EncodeToString(std::optional<int>()), std::string("\x00", 1)},
       {"optional", EncodeToString(std::optional<int>(3)), "\x01\x06"},
@@ -279,8 +310,9 @@ TEST(RecordTest, TruncationAtEveryBytePositionIsRejected) {
   ExpectTruncatedAtEveryPrefix(std::string("hello world"));
   ExpectTruncatedAtEveryPrefix(std::make_pair(std::string("word"), int64_t{123456789}));
   ExpectTruncatedAtEveryPrefix(std::make_tuple(true, std::optional<int>(7), std::string("x"), 1.0));
-  ExpectTruncatedAtEveryPrefix(std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>{
-      {"ab", std::make_tuple(300, 0.5)}, {"", std::nullopt}, {"c", std::make_tuple(-1, 2.0)}});
+  ExpectTruncatedAtEveryPrefix(
+      std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>{
+          {"ab", std::make_tuple(300, 0.5)}, {"", std::nullopt}, {"c", std::make_tuple(-1, 2.0)}});
   ExpectTruncatedAtEveryPrefix(Nested{Point{1, "p", 1.0}, {Point{2, "q", {}}}, true});
   ExpectTruncatedAtEveryPrefix(std::map<std::string, int>{{"a", 1}, {"bb", 2}});
   ExpectTruncatedAtEveryPrefix(std::set<std::string>{"a", "bb", "ccc"});
@@ -302,8 +334,7 @@ TEST(RecordTest, MalformedInputsGiveSpecificErrors) {
       {"11-byte varint", as(uint64_t{}), eleven_continuations, "longer than 10 bytes"},
       {"10th byte continues", as(uint64_t{}), std::string(9, '\xff') + "\x81\x00",
        "longer than 10 bytes"},
-      {"varint over 64 bits", as(uint64_t{}), std::string(9, '\xff') + "\x02",
-       "overflows 64 bits"},
+      {"varint over 64 bits", as(uint64_t{}), std::string(9, '\xff') + "\x02", "overflows 64 bits"},
       {"overlong zigzag", as(int64_t{}), std::string(10, '\x80') + '\x01', "longer than 10 bytes"},
       {"uint8 out of range", as(uint8_t{}), "\x80\x02", "value 256 out of range for uint8"},
       {"uint32 out of range", as(uint32_t{}), "\x80\x80\x80\x80\x10",
@@ -316,19 +347,24 @@ TEST(RecordTest, MalformedInputsGiveSpecificErrors) {
       {"bool 255", as(bool{}), "\xff", "bool tag byte is 255"},
       {"optional tag 2", as(std::optional<int>{}), "\x02\x00", "optional tag byte is 2"},
       {"optional tag 0x80", as(std::optional<int>{}), "\x80", "optional tag byte is 128"},
-      {"string past end", as(std::string{}), "\x64" "abc",
+      {"string past end", as(std::string{}),
+       "\x64"
+       "abc",
        "record truncated: string length 100 exceeds 3 remaining bytes"},
       {"huge string length", as(std::string{}), "\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
        "string length 9223372036854775807 exceeds 0 remaining bytes"},
       {"huge vector count", as(std::vector<int64_t>{}), "\xff\xff\xff\xff\xff\xff\xff\xff\x0f",
        "vector count 1152921504606846975 exceeds what 0 remaining bytes can hold"},
-      {"vector count vs remaining", as(std::vector<double>{}), std::string("\x03", 1) + std::string(16, '\0'),
+      {"vector count vs remaining", as(std::vector<double>{}),
+       std::string("\x03", 1) + std::string(16, '\0'),
        "vector count 3 exceeds what 16 remaining bytes can hold"},
       {"huge map count", as(std::map<int, int>{}), "\xff\xff\xff\x7f", "map count 268435455"},
       {"zero-size elements", as(std::vector<std::tuple<>>{}), "\xff\xff\xff\xff\x0f",
        "vector count 4294967295"},
-      {"duplicate map key", as(std::map<int, int>{}), "\x02\x02\x02\x02\x04", "duplicate map key at entry 1"},
-      {"duplicate set element", as(std::set<int>{}), "\x03\x02\x04\x02", "duplicate set element at entry 2"},
+      {"duplicate map key", as(std::map<int, int>{}), "\x02\x02\x02\x02\x04",
+       "duplicate map key at entry 1"},
+      {"duplicate set element", as(std::set<int>{}), "\x03\x02\x04\x02",
+       "duplicate set element at entry 2"},
       {"duplicate unordered_set element", as(std::unordered_set<std::string>{}), "\x02\x01x\x01x",
        "duplicate set element at entry 1"},
       {"huge set count", as(std::set<int>{}), "\xff\xff\xff\x7f", "set count 268435455"},
@@ -373,8 +409,9 @@ TEST(RecordTest, ReaderPrimitivesRejectShortInput) {
 // Random and mutated inputs must only ever produce values or DATA_LOSS. Run
 // under the sanitizer build to also catch undefined behavior.
 TEST(RecordTest, FuzzedInputNeverCrashes) {
-  using Complex = std::tuple<std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>,
-                             Nested, std::map<std::string, std::vector<int8_t>>, bool, uint16_t>;
+  using Complex =
+      std::tuple<std::vector<std::pair<std::string, std::optional<std::tuple<int, double>>>>,
+                 Nested, std::map<std::string, std::vector<int8_t>>, bool, uint16_t>;
   Nested n{Point{1, "p", 1.0}, {Point{2, "q", {}}, Point{-3, "rr", 0.25}}, true};
   const Complex seed{{{"ab", std::make_tuple(300, 0.5)}, {"", std::nullopt}},
                      n,

@@ -26,6 +26,7 @@
 // Thread-safety: all functions are pure and reentrant.
 #pragma once
 
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -251,6 +252,20 @@ struct StableHashTraits<std::vector<T, Alloc>> {
     uint64_t h = hash_internal::Combine(hash_internal::kSequenceSeed, v.size());
     for (const auto& e : v) h = hash_internal::Combine(h, StableHash(static_cast<const T&>(e)));
     return h;
+  }
+};
+
+// Arrays of bytes hash as their bytes; others as a sequence, like vectors.
+template <StableHashable T, size_t N>
+struct StableHashTraits<std::array<T, N>> {
+  static uint64_t Hash(const std::array<T, N>& v) noexcept {
+    if constexpr (sizeof(T) == 1 && std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      return hash_internal::HashBytes(reinterpret_cast<const char*>(v.data()), N);
+    } else {
+      uint64_t h = hash_internal::Combine(hash_internal::kSequenceSeed, N);
+      for (const T& e : v) h = hash_internal::Combine(h, StableHash(e));
+      return h;
+    }
   }
 };
 

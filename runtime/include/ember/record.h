@@ -32,6 +32,7 @@
 // per thread. The free functions are reentrant.
 #pragma once
 
+#include <array>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -650,6 +651,36 @@ struct Codec<std::vector<T, Alloc>> {
       v.push_back(std::move(e));
     }
     return Status();
+  }
+};
+
+// A fixed-size array: its elements, no length (the type says it). Arrays of
+// bytes are copied as they are: 100-byte TeraSort records as a key and a
+// value array cost no allocation at all.
+template <Encodable T, size_t N>
+struct Codec<std::array<T, N>> {
+  static constexpr bool kBytes =
+      sizeof(T) == 1 &&
+      (std::is_integral_v<T> || std::is_same_v<T, std::byte>)&&!std::is_same_v<T, bool>;
+  static void Encode(RecordWriter& w, const std::array<T, N>& v) {
+    if constexpr (kBytes) {
+      w.PutRaw(v.data(), N);
+    } else {
+      for (const T& e : v) Codec<T>::Encode(w, e);
+    }
+  }
+  static Status Decode(RecordReader& r, std::array<T, N>& v) {
+    if constexpr (kBytes) {
+      return r.GetRaw(v.data(), N);
+    } else {
+      for (T& e : v) {
+        Status s = Codec<T>::Decode(r, e);
+        if (!s.ok()) [[unlikely]] {
+          return s;
+        }
+      }
+      return Status();
+    }
   }
 };
 

@@ -28,9 +28,15 @@ class ExternalSorter {
 
   // Takes `value` (moved from).
   void Add(T& value) {
+    if (records_.size() == records_.capacity()) {
+      // Growing holds the old array and the new, twice as large, at once.
+      const uint64_t grown = held_ + 3 * records_.capacity() * sizeof(T);
+      if (grown > claim_.claimed() && !claim_.Hold(grown)) Spill();
+    }
     held_ += ApproxBytes(value) - sizeof(T);
     records_.push_back(std::move(value));
-    const uint64_t held = held_ + records_.capacity() * sizeof(T);
+    // std::stable_sort borrows a buffer of half the records.
+    const uint64_t held = held_ + records_.capacity() * sizeof(T) * 3 / 2;
     if (held > claim_.claimed() && !claim_.Hold(held)) Spill();
   }
 
