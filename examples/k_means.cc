@@ -8,10 +8,15 @@
 // POINTS: lines of whitespace-separated coordinates, the same number on
 // every line. Prints each iteration's time and cost (the sum of squared
 // distances to the nearest center), then the centers, one per line.
+//
+// Points of 2 or 3 coordinates are fixed-size arrays, so that reading the
+// cached points and summing them allocates nothing; others are vectors.
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,11 +25,9 @@
 
 namespace {
 
-using Point = std::vector<double>;
-
 // from_chars rather than a stream: parsing is most of the first iteration.
-Point Parse(const std::string& line) {
-  Point p;
+std::vector<double> ParseCoordinates(const std::string& line) {
+  std::vector<double> p;
   const char* at = line.data();
   const char* end = at + line.size();
   for (;;) {
@@ -41,16 +44,33 @@ Point Parse(const std::string& line) {
   return p;
 }
 
-double Distance2(const Point& a, const Point& b) {
-  if (a.size() != b.size()) {
-    throw std::invalid_argument("a point of " + std::to_string(a.size()) +
-                                " coordinates among points of " + std::to_string(b.size()));
+[[noreturn]] void Ragged(size_t got, size_t want) {
+  throw std::invalid_argument("a point of " + std::to_string(got) +
+                              " coordinates among points of " + std::to_string(want));
+}
+
+template <typename Point>
+Point Parse(const std::string& line) {
+  std::vector<double> xs = ParseCoordinates(line);
+  if constexpr (std::is_same_v<Point, std::vector<double>>) {
+    return xs;
+  } else {
+    Point p{};
+    if (xs.size() != p.size()) Ragged(xs.size(), p.size());
+    for (size_t i = 0; i < p.size(); ++i) p[i] = xs[i];
+    return p;
   }
+}
+
+template <typename Point>
+double Distance2(const Point& a, const Point& b) {
+  if (a.size() != b.size()) Ragged(a.size(), b.size());
   double d = 0;
   for (size_t i = 0; i < a.size(); ++i) d += (a[i] - b[i]) * (a[i] - b[i]);
   return d;
 }
 
+template <typename Point>
 std::pair<int64_t, double> Nearest(const std::vector<Point>& centers, const Point& p) {
   int64_t best = 0;
   double best_d = std::numeric_limits<double>::infinity();
@@ -65,6 +85,7 @@ std::pair<int64_t, double> Nearest(const std::vector<Point>& centers, const Poin
 }
 
 // Per center: the sum of its points, how many, and their squared distances.
+template <typename Point>
 struct Moments {
   Point sum;
   int64_t count = 0;
@@ -72,30 +93,14 @@ struct Moments {
   EMBER_FIELDS(sum, count, cost)
 };
 
-}  // namespace
-
-EMBER_APPLICATION(ctx, args) {
-  if (args.size() != 3) {
-    std::fprintf(stderr, "usage: kmeans POINTS K ITERATIONS\n");
-    return 2;
-  }
-  int64_t k = 0, iterations = 0;
-  try {
-    k = std::stoll(args[1]);
-    iterations = std::stoll(args[2]);
-  } catch (const std::exception&) {
-    k = 0;
-  }
-  if (k < 1 || iterations < 1) {
-    std::fprintf(stderr, "kmeans: K and ITERATIONS must be positive integers\n");
-    return 2;
-  }
+template <typename Point>
+int Run(ember::Context& ctx, const std::string& path, int64_t k, int64_t iterations) {
   const auto t_start = std::chrono::steady_clock::now();
-  auto points = ctx.textFile(args[0])
+  auto points = ctx.textFile(path)
                     .filter([](const std::string& l) {
                       return l.find_first_not_of(" \t\r") != std::string::npos;
                     })
-                    .map([](const std::string& l) { return Parse(l); })
+                    .map([](const std::string& l) { return Parse<Point>(l); })
                     .cache();  // parsed once, read by every iteration
   std::vector<Point> centers = points.take(static_cast<uint64_t>(k));
   if (static_cast<int64_t>(centers.size()) < k) {
@@ -106,21 +111,20 @@ EMBER_APPLICATION(ctx, args) {
   for (int64_t i = 1; i <= iterations; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     auto current = ctx.broadcast(centers);
-    auto moments =
-        points
-            .map(ember::with(
-                current,
-                [](const ember::Broadcast<std::vector<Point>>& c, Point p) {
-                  const auto [nearest, d] = Nearest(c.value(), p);
-                  return std::pair<int64_t, Moments>(nearest, Moments{std::move(p), 1, d});
-                }))
-            .reduceByKey([](Moments a, Moments b) {
-              for (size_t j = 0; j < a.sum.size(); ++j) a.sum[j] += b.sum[j];
-              a.count += b.count;
-              a.cost += b.cost;
-              return a;
-            })
-            .collect();
+    auto moments = points
+                       .map(ember::with(current,
+                                        [](const ember::Broadcast<std::vector<Point>>& c, Point p) {
+                                          const auto [nearest, d] = Nearest(c.value(), p);
+                                          return std::pair<int64_t, Moments<Point>>(
+                                              nearest, Moments<Point>{std::move(p), 1, d});
+                                        }))
+                       .reduceByKey([](Moments<Point> a, Moments<Point> b) {
+                         for (size_t j = 0; j < a.sum.size(); ++j) a.sum[j] += b.sum[j];
+                         a.count += b.count;
+                         a.cost += b.cost;
+                         return a;
+                       })
+                       .collect();
     double cost = 0;
     for (auto& [c, m] : moments) {
       cost += m.cost;
@@ -143,4 +147,43 @@ EMBER_APPLICATION(ctx, args) {
   std::printf("kmeans: %lld iterations in %.2f s\n", static_cast<long long>(iterations),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
   return 0;
+}
+
+}  // namespace
+
+EMBER_APPLICATION(ctx, args) {
+  if (args.size() != 3) {
+    std::fprintf(stderr, "usage: kmeans POINTS K ITERATIONS\n");
+    return 2;
+  }
+  int64_t k = 0, iterations = 0;
+  try {
+    k = std::stoll(args[1]);
+    iterations = std::stoll(args[2]);
+  } catch (const std::exception&) {
+    k = 0;
+  }
+  if (k < 1 || iterations < 1) {
+    std::fprintf(stderr, "kmeans: K and ITERATIONS must be positive integers\n");
+    return 2;
+  }
+  // The first point's coordinates choose the point type.
+  const std::vector<std::string> first =
+      ctx.textFile(args[0])
+          .filter([](const std::string& l) {
+            return l.find_first_not_of(" \t\r") != std::string::npos;
+          })
+          .take(1);
+  if (first.empty()) {
+    std::fprintf(stderr, "kmeans: %s holds no points\n", args[0].c_str());
+    return 1;
+  }
+  switch (ParseCoordinates(first[0]).size()) {
+    case 2:
+      return Run<std::array<double, 2>>(ctx, args[0], k, iterations);
+    case 3:
+      return Run<std::array<double, 3>>(ctx, args[0], k, iterations);
+    default:
+      return Run<std::vector<double>>(ctx, args[0], k, iterations);
+  }
 }

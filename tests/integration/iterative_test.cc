@@ -124,23 +124,32 @@ std::vector<Point> KMeans(const std::vector<Point>& points, size_t k, int iterat
   return centers;
 }
 
-TEST_P(IterativeTest, KMeansMatchesLloyd) {
-  // 3,000 points in 3-D around five centers.
+// 3,000 points around five centers in `dims` dimensions (2 and 3 run on
+// fixed-size points, others on vectors), against Lloyd's algorithm here.
+void CheckKMeans(const std::string& master, const std::string& dir, std::mt19937& gen,
+                 size_t dims) {
   std::vector<Point> points;
   std::normal_distribution<double> noise(0, 1.5);
   std::uniform_int_distribution<int> which(0, 4);
   std::string text;
   for (int i = 0; i < 3000; ++i) {
-    const int c = which(gen_);
-    Point p = {c * 10.0 + noise(gen_), (c % 2) * 7.0 + noise(gen_), -c * 3.0 + noise(gen_)};
-    char line[128];
-    std::snprintf(line, sizeof(line), "%.17g %.17g\t%.17g\n", p[0], p[1], p[2]);
-    text += line;
+    const int c = which(gen);
+    Point p;
+    for (size_t j = 0; j < dims; ++j) {
+      const double centre = j % 3 == 0 ? c * 10.0 : j % 3 == 1 ? (c % 2) * 7.0 : -c * 3.0;
+      p.push_back(centre + noise(gen));
+    }
+    for (size_t j = 0; j < dims; ++j) {
+      char x[40];
+      std::snprintf(x, sizeof(x), "%.17g", p[j]);
+      text += x;
+      text += j + 1 == dims ? "\n" : j % 2 == 0 ? " " : "\t";
+    }
     points.push_back(p);
   }
-  const std::string input = dir_ / "points.txt";
+  const std::string input = dir + "/points-" + std::to_string(dims) + ".txt";
   std::ofstream(input, std::ios::binary) << text;
-  ProcessResult r = Submit(GetParam(), EMBER_KMEANS_APP, {input, "5", "8"});
+  ProcessResult r = Submit(master, EMBER_KMEANS_APP, {input, "5", "8"});
   ASSERT_TRUE(r.Exited(0)) << r.Describe();
   EXPECT_NE(r.out.find("iteration 8:"), std::string::npos) << r.out;
   std::vector<Point> got;
@@ -154,11 +163,17 @@ TEST_P(IterativeTest, KMeansMatchesLloyd) {
   const std::vector<Point> want = KMeans(points, 5, 8);
   ASSERT_EQ(got.size(), want.size()) << r.out;
   for (size_t c = 0; c < want.size(); ++c) {
-    ASSERT_EQ(got[c].size(), 3u);
-    for (size_t j = 0; j < 3; ++j) {
+    ASSERT_EQ(got[c].size(), dims);
+    for (size_t j = 0; j < dims; ++j) {
       EXPECT_NEAR(got[c][j], want[c][j], 1e-9 * (1 + std::fabs(want[c][j])))
-          << "center " << c << " coordinate " << j;
+          << dims << "-D, center " << c << " coordinate " << j;
     }
+  }
+}
+
+TEST_P(IterativeTest, KMeansMatchesLloyd) {
+  for (size_t dims : {2, 3, 5}) {
+    ASSERT_NO_FATAL_FAILURE(CheckKMeans(GetParam(), dir_.path(), gen_, dims));
   }
 }
 
