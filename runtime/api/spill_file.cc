@@ -77,30 +77,32 @@ void SpillFile::Append(std::string_view block) {
   PutU32(header, static_cast<uint32_t>(block.size()));
   PutU32(header + 4, shuffle::Crc32c(block));
   buffer_.append(header, kHeader);
+  bytes_ += kHeader + block.size();
   if (buffer_.size() + block.size() > kWriteBuffer) {
     FlushBuffer();
     // A large block goes straight out rather than through the buffer.
     if (block.size() >= kWriteBuffer) {
-      buffer_.assign(block.data(), block.size());
-      FlushBuffer();
-      bytes_ += kHeader + block.size();
+      WriteAll(block.data(), block.size());
       return;
     }
   }
   buffer_.append(block.data(), block.size());
-  bytes_ += kHeader + block.size();
 }
 
-void SpillFile::FlushBuffer() {
+void SpillFile::WriteAll(const char* data, size_t n) {
   size_t done = 0;
-  while (done < buffer_.size()) {
-    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0) {
+  while (done < n) {
+    const ssize_t wrote = ::write(fd_, data + done, n - done);
+    if (wrote < 0) {
       if (errno == EINTR) continue;
       FailErrno("writing", errno);
     }
-    done += static_cast<size_t>(n);
+    done += static_cast<size_t>(wrote);
   }
+}
+
+void SpillFile::FlushBuffer() {
+  WriteAll(buffer_.data(), buffer_.size());
   buffer_.clear();
 }
 

@@ -284,9 +284,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       eo.cores = options_.master.threads;
       eo.local_dir = local_dir_ + "/executor-driver";
       eo.metrics = metrics_.get();
-      eo.memory_budget = static_cast<uint64_t>(settings_.GetOr(
-          "ember.memory.budget", static_cast<int64_t>(static_cast<double>(options_.driver_memory) *
-                                                      kDefaultMemoryFraction)));
+      eo.memory_budget = MemoryBudgetFor(options_.driver_memory);
       eo.can_commit = [this](uint64_t task_id, std::string* reason) {
         return scheduler_->CanCommit(kLocalExecutorId, task_id, reason);
       };
@@ -693,6 +691,11 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     const uint64_t memory = options_.master.executor_memory_mb > 0
                                 ? options_.master.executor_memory_mb << 20
                                 : options_.executor_memory;
+    if (MemoryBudgetFor(memory) > memory) {
+      return InvalidArgumentError("ember.memory.budget " + std::to_string(MemoryBudgetFor(memory)) +
+                                  " is more than the executors' memory, " + std::to_string(memory) +
+                                  " bytes");
+    }
     for (uint32_t i = 1; i <= options_.master.executors; ++i) {
       const std::string id = std::to_string(i);
       std::vector<std::string> argv = {
@@ -701,10 +704,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
           "--executor-id=" + id,
           "--cores=" + std::to_string(options_.master.cores_per_executor),
           "--memory=" + std::to_string(memory),
-          "--memory-budget=" +
-              std::to_string(settings_.GetOr(
-                  "ember.memory.budget",
-                  static_cast<int64_t>(static_cast<double>(memory) * kDefaultMemoryFraction))),
+          "--memory-budget=" + std::to_string(MemoryBudgetFor(memory)),
           "--app-id=" + options_.app_id,
           "--bind-address=127.0.0.1",
           "--shuffle-port=0",
@@ -719,6 +719,13 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
       children_.push_back(std::move(child));
     }
     return Status::Ok();
+  }
+
+  // What the tasks of a process with `memory` bytes may hold: the
+  // configured ember.memory.budget, or DefaultMemoryBudget.
+  uint64_t MemoryBudgetFor(uint64_t memory) const {
+    const auto configured = settings_.Get("ember.memory.budget");
+    return configured ? static_cast<uint64_t>(*configured) : DefaultMemoryBudget(memory);
   }
 
   void Touch(const std::string& executor_id) {

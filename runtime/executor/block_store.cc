@@ -1,12 +1,12 @@
 #include "runtime/executor/block_store.h"
 
-#include "runtime/executor/memory_budget.h"
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "runtime/executor/memory_budget.h"
 
 namespace ember {
 

@@ -96,9 +96,7 @@ class ExecutorProcess {
     eo.shuffle_client = shuffle_client_.get();
     eo.metrics = metrics_.get();
     eo.memory_budget =
-        options_.memory_budget > 0
-            ? options_.memory_budget
-            : static_cast<uint64_t>(static_cast<double>(options_.memory) * kDefaultMemoryFraction);
+        options_.memory_budget > 0 ? options_.memory_budget : DefaultMemoryBudget(options_.memory);
     eo.can_commit = [this](uint64_t task_id, std::string* reason) {
       return CanCommit(task_id, reason);
     };

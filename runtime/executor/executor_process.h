@@ -31,7 +31,7 @@ struct ExecutorProcessOptions {
   std::string executor_id;
   uint32_t cores = 1;
   uint64_t memory = 1ull << 30;
-  // For task data before operators spill; 0: kDefaultMemoryFraction of memory.
+  // For task data before operators spill; 0: DefaultMemoryBudget(memory).
   uint64_t memory_budget = 0;
   std::string app_id;
   std::string bind_address = "127.0.0.1";

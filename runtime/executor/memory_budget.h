@@ -36,9 +36,11 @@ class MemoryBudget {
   Metrics* metrics_;
 };
 
-// The share of an executor's memory (`--memory`) given to task data when no
-// fraction is configured; the rest is for the process, its buffers and the
-// allocator's slack, as Spark's spark.memory.fraction.
-inline constexpr double kDefaultMemoryFraction = 0.6;
+// The budget of a process with `memory` bytes when none is configured: 60%,
+// the rest being for the process, its buffers and the allocator's slack, as
+// Spark's spark.memory.fraction.
+inline uint64_t DefaultMemoryBudget(uint64_t memory) {
+  return memory / 5 * 3;
+}
 
 }  // namespace ember

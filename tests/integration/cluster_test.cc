@@ -337,15 +337,6 @@ bool AnyShuffleFiles(const std::string& dir) {
   return false;
 }
 
-// The driver's peak resident memory, from /proc (kB there).
-std::optional<int64_t> PeakRssBytes(pid_t pid) {
-  std::istringstream status(ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return std::nullopt;
-}
-
 // A broadcast is held once on the driver, however many executors fetch it
 // at the same time: four fetches of 128 MiB must not cost four copies.
 TEST(ClusterLifecycleTest, ABroadcastIsHeldOnceHoweverManyExecutorsFetchIt) {
@@ -366,7 +357,7 @@ TEST(ClusterLifecycleTest, ABroadcastIsHeldOnceHoweverManyExecutorsFetchIt) {
   ASSERT_TRUE(cluster.driver().running())
       << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
   EXPECT_EQ(ParseAppOutput(cluster.driver().Stdout()).Scalar("total"), std::to_string(8 * kSize));
-  const auto peak = PeakRssBytes(cluster.driver().pid());
+  const auto peak = ProcessMemoryBytes(cluster.driver().pid(), "VmHWM");
   ASSERT_TRUE(peak.has_value());
   ::testing::Test::RecordProperty("driver_peak_mib", std::to_string(*peak / kMiB));
   // The program's string and the encoded value are two copies; a copy per

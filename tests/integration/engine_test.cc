@@ -430,6 +430,10 @@ std::vector<ErrorCase> ErrorCases() {
        {"--master", "local-cluster[2,1]", wc, "@DIR/no-such-input", "@DIR/out"},
        "@DIR/no-such-input"},
       {"ConfWithoutEquals", {"--master", "local[1]", "--conf", "ember.foo", wc}, "ember.foo"},
+      {"MemoryBudgetOverExecutorMemory",
+       {"--master", "local-cluster[2,1,64]", "--conf", "ember.memory.budget=1g", wc,
+        "@DIR/input.txt", "@DIR/out"},
+       "ember.memory.budget 1073741824 is more than the executors' memory, 67108864 bytes"},
       {"BadExecutorMemory", {"--master", "local[1]", "--executor-memory", "12q", wc}, "12q"},
       {"UnknownFlag", {"--master", "local[1]", "--frobnicate", wc}, "--frobnicate"},
       {"NoApplication", {"--master", "local[1]"}, "no application"},
@@ -466,18 +470,18 @@ INSTANTIATE_TEST_SUITE_P(Cases, SubmitErrorTest, ::testing::ValuesIn(ErrorCases(
 TEST(SubmitConfTest, ResultsBeyondMaxResultSizeFailTheJobClearly) {
   for (const char* master : {"local[2]", "local-cluster[2,1]"}) {
     SCOPED_TRACE(master);
-    ProcessResult over = RunProcess({Bin("ember-submit"), "--no-progress", "--master", master,
-                                     "--conf", "ember.driver.maxResultSize=1m", EMBER_OPS_APP,
-                                     "collect", "100000"});
+    ProcessResult over =
+        RunProcess({Bin("ember-submit"), "--no-progress", "--master", master, "--conf",
+                    "ember.driver.maxResultSize=1m", EMBER_OPS_APP, "collect", "100000"});
     EXPECT_EQ(over.exit_code, 1) << over.Describe();
     const auto errors = ErrorLines(over.err);
     ASSERT_EQ(errors.size(), 1u) << over.Describe();
     EXPECT_NE(errors[0].find("more than ember.driver.maxResultSize (1048576 bytes)"),
               std::string::npos)
         << errors[0];
-    ProcessResult under = RunProcess({Bin("ember-submit"), "--no-progress", "--master", master,
-                                      "--conf", "spark.driver.maxResultSize=64m", EMBER_OPS_APP,
-                                      "collect", "100000"});
+    ProcessResult under =
+        RunProcess({Bin("ember-submit"), "--no-progress", "--master", master, "--conf",
+                    "spark.driver.maxResultSize=64m", EMBER_OPS_APP, "collect", "100000"});
     ASSERT_TRUE(under.Exited(0)) << under.Describe();
     EXPECT_EQ(ParseAppOutput(under.out).Scalar("collected"), "100000");
   }

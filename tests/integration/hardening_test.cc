@@ -26,15 +26,6 @@ namespace {
 constexpr size_t kHugeBytes = size_t{200} << 20;
 constexpr int kAttackers = 3;
 
-// Resident memory of a process, in bytes.
-long ResidentBytes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) * 1024;
-  }
-  return -1;
-}
-
 std::shared_ptr<grpc::Channel> Channel(int port) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(1 << 30);
@@ -75,13 +66,13 @@ class HardeningTest : public ::testing::Test {
   // the growth of `pid`'s resident memory.
   void ExpectRefusedWithoutGrowth(pid_t pid, const std::function<grpc::Status()>& attack,
                                   grpc::StatusCode expected) {
-    const long before = ResidentBytes(pid);
+    const long before = static_cast<long>(ProcessMemoryBytes(pid, "VmRSS").value_or(-1));
     ASSERT_GT(before, 0);
     std::vector<grpc::Status> results(kAttackers);
     std::vector<std::thread> threads;
     for (int i = 0; i < kAttackers; ++i) threads.emplace_back([&, i] { results[i] = attack(); });
     for (auto& t : threads) t.join();
-    const long after = ResidentBytes(pid);
+    const long after = static_cast<long>(ProcessMemoryBytes(pid, "VmRSS").value_or(-1));
     for (const grpc::Status& st : results) {
       EXPECT_EQ(st.error_code(), expected) << st.error_message();
     }

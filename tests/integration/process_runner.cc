@@ -18,6 +18,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -103,6 +104,17 @@ int PickFreePort() {
   }
   throw std::runtime_error("no free loopback port in " + std::to_string(low) + "-" +
                            std::to_string(high) + " after 500 tries");
+}
+
+std::optional<int64_t> ProcessMemoryBytes(pid_t pid, std::string_view field) {
+  std::istringstream status(ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
+      return std::stoll(line.substr(field.size() + 1)) * 1024;  // kB there
+    }
+  }
+  return std::nullopt;
 }
 
 Process::Process(std::vector<std::string> argv, std::vector<std::string> extra_env) {

@@ -17,7 +17,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -90,7 +93,13 @@ std::string ReadFileOrEmpty(const std::string& path);
 void WriteFileOrDie(const std::string& path, const std::string& contents);
 // A fresh, empty directory under $TMPDIR (or /tmp), removed by the caller.
 std::string MakeTempDir(const std::string& prefix);
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, close).
+// A TCP port on 127.0.0.1 that was free a moment ago, from below the
+// kernel's ephemeral range (see hack/free-port.sh).
 int PickFreePort();
+
+// A memory figure of a live process from /proc/PID/status, in bytes:
+// "VmRSS" (resident now) or "VmHWM" (peak resident); nullopt once the
+// process is gone.
+std::optional<int64_t> ProcessMemoryBytes(pid_t pid, std::string_view field);
 
 }  // namespace ember::testing

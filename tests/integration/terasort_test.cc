@@ -159,15 +159,6 @@ TEST(TeraSortTest, SurvivesAnExecutorKilledWhileSorting) {
   EXPECT_NE(valid.out.find("sorted: yes"), std::string::npos) << valid.out;
 }
 
-// Peak resident memory of a process so far (VmHWM), or 0 once it is gone.
-int64_t PeakRss(pid_t pid) {
-  std::istringstream status(ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return 0;
-}
-
 // The bar for memory: TeraSort of an input four times the memory
 // budget of all executors together completes, validates, and stays within
 // the budget plus a bounded overhead. Each executor's budget is 16 MiB, the
@@ -207,7 +198,7 @@ TEST(TeraSortTest, SortsFourTimesTheExecutorsMemoryBudget) {
   std::vector<double> spilled(executors.size(), 0);
   while (cluster.driver().running()) {
     for (size_t i = 0; i < executors.size(); ++i) {
-      peak[i] = std::max(peak[i], PeakRss(executors[i]->pid()));
+      peak[i] = std::max(peak[i], ProcessMemoryBytes(executors[i]->pid(), "VmHWM").value_or(0));
       if (auto v =
               MetricValue(HttpGet(metrics_ports[i], "/metrics"), "ember_spilled_bytes_total")) {
         spilled[i] = std::max(spilled[i], *v);

@@ -85,9 +85,7 @@ class ReducerBlocks {
       std::vector<std::string>().swap(sealed_[r]);
       std::string().swap(open_[r]);
     }
-    spilled.file.FinishWriting();
-    tc_.counters().spilled_bytes += spilled.file.bytes();
-    ++tc_.counters().spills;
+    FinishSpill(tc_, spilled.file);
     spills_.push_back(std::move(spilled));
     held_ = 0;
     claim_.Release();

@@ -105,6 +105,13 @@ inline constexpr bool kCheapApprox<std::vector<E>> = std::is_arithmetic_v<E>;
 template <typename A, typename B>
 inline constexpr bool kCheapApprox<std::pair<A, B>> = kCheapApprox<A>&& kCheapApprox<B>;
 
+// Ends writing `file` and counts it as one of the task's spills.
+inline void FinishSpill(TaskContext& tc, SpillFile& file) {
+  file.FinishWriting();
+  tc.counters().spilled_bytes += file.bytes();
+  ++tc.counters().spills;
+}
+
 // Size of the blocks runs are written in: large enough for sequential disk
 // writes, small enough that merging many runs holds little.
 inline constexpr size_t kRunBlockBytes = 64 << 10;
@@ -122,9 +129,7 @@ class RunWriter {
   // The finished run, ready to read.
   SpillFile Finish() {
     FlushBlock();
-    file_.FinishWriting();
-    tc_.counters().spilled_bytes += file_.bytes();
-    ++tc_.counters().spills;
+    FinishSpill(tc_, file_);
     return std::move(file_);
   }
 

@@ -10,6 +10,7 @@
 // Thread-safety: one per task thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +39,7 @@ class SpillFile {
 
  private:
   void FlushBuffer();
+  void WriteAll(const char* data, size_t n);
   void ReadExactly(char* out, size_t n);
 
   int fd_ = -1;
