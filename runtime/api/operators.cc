@@ -65,8 +65,9 @@ void ReadLines(TaskContext& tc, const NodeView& node, uint32_t partition, Erased
     }
   }();
   std::string_view view;
-  uint64_t records = 0;
+  uint64_t records = 0, bytes = 0;
   while ((*reader)->Next(&view)) {
+    bytes += view.size() + 1;  // and its line break
     // Each time: the consumer may have moved the path out.
     if constexpr (kWithPath) record.first.assign(split->path);
     line.assign(view);
@@ -74,6 +75,7 @@ void ReadLines(TaskContext& tc, const NodeView& node, uint32_t partition, Erased
     down.Push(record);
   }
   tc.counters().records_in += records;
+  tc.counters().input_bytes += bytes;
   if (!(*reader)->status().ok()) Fail((*reader)->status());
 }
 
@@ -127,6 +129,7 @@ void RunBinaryRecords(TaskContext& tc, const NodeView& node, uint32_t partition,
       down.Push(record);
     }
     done += want;
+    tc.counters().input_bytes += want;
   }
   tc.counters().records_in += records;
 }
@@ -154,6 +157,7 @@ void RunWholeTextFiles(TaskContext& tc, const NodeView& node, uint32_t partition
       if (*n == 0) break;
     }
     ++tc.counters().records_in;
+    tc.counters().input_bytes += record.second.size();
     down.Push(record);
   }
 }
@@ -262,6 +266,7 @@ TextPartWriter::~TextPartWriter() {
 void TextPartWriter::Flush() {
   Status st = file_->Append(buffer_);
   if (!st.ok()) Fail(st.WithContext("saveAsTextFile"));
+  written_ += buffer_.size();
   buffer_.clear();
 }
 

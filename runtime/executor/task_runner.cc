@@ -405,6 +405,8 @@ proto::TaskStatus RunTask(const proto::TaskDescription& task, const TaskEnvironm
   status.set_shuffle_bytes_read(c.shuffle_bytes_read);
   status.set_spilled_bytes(c.spilled_bytes);
   status.set_spills(c.spills);
+  status.set_input_bytes(c.input_bytes);
+  status.set_output_bytes(c.output_bytes);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   status.set_duration_seconds(seconds);

@@ -120,6 +120,8 @@ struct TaskCounters {
   uint64_t shuffle_bytes_read = 0;
   uint64_t spilled_bytes = 0;  // written to spill files
   uint64_t spills = 0;         // spill files written
+  uint64_t input_bytes = 0;    // read from input files
+  uint64_t output_bytes = 0;   // written to output files
 };
 
 class TaskContext {

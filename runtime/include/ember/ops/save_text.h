@@ -39,6 +39,7 @@ class TextPartWriter {
   }
   // Flushes, syncs and renames into place; throws TaskError on failure.
   void Commit();
+  uint64_t bytes_written() const { return written_; }
 
  private:
   static constexpr size_t kFlushBytes = 1 << 20;
@@ -47,6 +48,7 @@ class TextPartWriter {
   std::unique_ptr<fs::WritableFile> file_;
   std::string final_path_;
   std::string buffer_;
+  uint64_t written_ = 0;
 };
 
 // Driver side of saveAsTextFile. Prepare creates the directory, refusing
@@ -92,6 +94,7 @@ struct SaveTextSink {
     tc.AskCommit();
     writer.Commit();
     tc.counters().records_out += formatter.count;
+    tc.counters().output_bytes += writer.bytes_written();
     return std::string();
   }
 };
