@@ -9,7 +9,7 @@ packages=(
   libcpprest-dev libboost-system-dev libssl-dev
   libyaml-cpp-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  prometheus-cpp-dev
+  prometheus-cpp-dev libcivetweb-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   procps psmisc python3

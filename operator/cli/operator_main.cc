@@ -15,9 +15,9 @@
 
 #include "common/duration.h"
 #include "common/flags.h"
+#include "common/http_server.h"
 #include "common/log.h"
 #include "common/signal_watcher.h"
-#include "operator/cli/http_server.h"
 #include "operator/cli/url_check.h"
 #include "operator/controller/controller.h"
 #include "operator/controller/names.h"
@@ -287,15 +287,15 @@ int main(int argc, char** argv) {
        [&] {
          return std::vector<uint64_t>{events.sent(), events.failed(), events.dropped()};
        }});
-  using ember::operator_cli::HttpReply;
-  using ember::operator_cli::HttpServer;
+  using ember::HttpReply;
+  using ember::HttpServer;
   std::unique_ptr<HttpServer> metrics_server;
   if (metrics_port >= 0) {
     auto server = HttpServer::Start(
         bind, metrics_port,
-        {{"/metrics", [&] {
+        ember::ServeExactPaths({{"/metrics", [&] {
             return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics.Scrape()};
-          }}});
+          }}}));
     if (!server.ok()) return Fail(1, server.status().message());
     metrics_server = std::move(*server);
   }
@@ -303,7 +303,7 @@ int main(int argc, char** argv) {
   if (health_port >= 0) {
     auto server =
         HttpServer::Start(bind, health_port,
-                          {{"/healthz",
+                          ember::ServeExactPaths({{"/healthz",
                             [] {
                               return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
                             }},
@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
                               const bool ready = controller.Synced();
                               return HttpReply{ready ? 200 : 503, "text/plain; charset=utf-8",
                                                ready ? "ok\n" : "caches not synced yet\n"};
-                            }}});
+                            }}}));
     if (!server.ok()) return Fail(1, server.status().message());
     health_server = std::move(*server);
   }

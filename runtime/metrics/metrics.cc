@@ -1,18 +1,12 @@
 #include "runtime/metrics/metrics.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
 #include <exception>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include <prometheus/exposer.h>
 
+#include "common/listener_wake.h"
 #include "common/log.h"
 
 namespace ember {
@@ -120,46 +114,14 @@ Result<std::unique_ptr<Metrics>> Metrics::Start(const std::string& role,
   m->port_ = ports.front();
   // Where the stop's wake-up connections go: the bound address, or loopback
   // for a wildcard.
-  m->wake_host_ = bind_address == "0.0.0.0" || bind_address.empty() ? "127.0.0.1"
-                  : bind_address == "::"                            ? "::1"
-                                                                    : bind_address;
+  m->wake_host_ = WakeHost(bind_address);
   EMBER_LOG(kInfo) << "metrics at http://" << bind_address << ":" << m->port_ << "/metrics";
   return m;
 }
 
-namespace {
-
-// One connection attempt to host:port, dropped at once.
-void Poke(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
-  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return;
-  (void)::connect(fd, found->ai_addr, found->ai_addrlen);
-  ::close(fd);
-}
-
-}  // namespace
-
 Metrics::~Metrics() {
   if (exposer_ == nullptr) return;
-  // civetweb's listener looks at its stop flag only between polls of up to
-  // 2 s, so a plain stop held every driver's and executor's exit (and so
-  // each pod's end) that long. Connections wake the poll.
-  std::atomic<bool> stopped{false};
-  std::thread waker([&] {
-    while (!stopped.load()) {
-      Poke(wake_host_, port_);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  });
-  exposer_.reset();
-  stopped = true;
-  waker.join();
+  StopWhileWaking(wake_host_, port_, [this] { exposer_.reset(); });
 }
 
 }  // namespace ember
