@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev
   procps psmisc python3
+  chromium
   clang-format
   prometheus
   containerd runc iptables iproute2 bind9-dnsutils

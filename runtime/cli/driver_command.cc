@@ -77,6 +77,11 @@ Result<DriverOptions> BuildOptions(DriverFlavor flavor, const FlagParser& flags)
     ASSIGN_OR_RETURN(int64_t port, ParseIntFlag("metrics-port", *v, -1, kMaxPort));
     o.metrics_port = static_cast<int>(port);
   }
+  if (auto v = flags.Get("ui-port")) {
+    ASSIGN_OR_RETURN(int64_t port, ParseIntFlag("ui-port", *v, -1, kMaxPort));
+    o.ui_port = static_cast<int>(port);
+  }
+  o.ui_bind_address = flags.GetOr("ui-bind-address", o.bind_address);
   if (o.master.kind != Master::Kind::kLocal) {
     auto secret = transport::LoadSecret(flags.GetOr("secret", ""), flags.GetOr("secret-file", ""));
     if (secret.ok()) {
@@ -113,6 +118,9 @@ std::vector<FlagSpec> DriverFlags() {
       {"bind-address", "ADDR", "address the driver listens on (default 127.0.0.1)"},
       {"port", "PORT", "driver RPC port (default: any free port)"},
       {"metrics-port", "PORT", "serve Prometheus /metrics on this port (default: off)"},
+      {"ui-port", "PORT",
+       "serve the web UI and REST API on this port, or the next free one (default 4040; -1 off)"},
+      {"ui-bind-address", "ADDR", "address the web UI listens on (default: --bind-address)"},
       {"secret", "SECRET", "application secret"},
       {"secret-file", "FILE", "file holding the application secret"},
       {"local-dir", "DIR", "scratch directory for shuffle files"},

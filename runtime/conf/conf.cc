@@ -111,6 +111,8 @@ std::string_view Expected(Type type) {
       return "a duration (1500 for ms, or 1.5s, 2min, 100ms)";
     case Type::kBytes:
       return "a size (1048576 for bytes, or 48m, 1g)";
+    case Type::kText:
+      return "a non-empty path";
   }
   return "";
 }
@@ -132,6 +134,10 @@ Result<int64_t> ParseValue(const Key& key, std::string_view text, bool spark) {
       break;
     case Type::kBytes:
       v = ParseBytes(text, bare);
+      break;
+    case Type::kText:
+      v = text.empty() ? Result<int64_t>(InvalidArgumentError("the value is empty"))
+                       : Result<int64_t>(int64_t{0});
       break;
   }
   if (v.ok() && *v < key.min) {
@@ -182,6 +188,14 @@ const std::vector<Key>& Keys() {
        kMiB, "shuffle bytes a reduce task buffers from its fetches (default 48m)"},
       {"ember.reducer.maxReqsInFlight", Type::kInt, 1, "spark.reducer.maxReqsInFlight", 1,
        "map outputs a reduce task fetches at once (default 8)"},
+      {"ember.eventLog.dir", Type::kText, 0, "", 1,
+       "write the application's event log here, for ember-history (default: none)"},
+      {"ember.ui.retainedJobs", Type::kInt, 1, "spark.ui.retainedJobs", 1,
+       "finished jobs the web UI keeps (default 1000)"},
+      {"ember.ui.retainedStages", Type::kInt, 1, "spark.ui.retainedStages", 1,
+       "finished stage attempts the web UI keeps (default 1000)"},
+      {"ember.ui.retainedTasks", Type::kInt, 1, "", 1,
+       "finished tasks the web UI keeps per stage attempt (default 1000)"},
   };
   return keys;
 }
@@ -232,6 +246,10 @@ Result<Parsed> Parse(const std::map<std::string, std::string>& raw) {
       return InvalidArgumentError("invalid --conf " + name + "=" + value + ": " +
                                   v.status().message() + "; expected " +
                                   std::string(Expected(key->type)));
+    }
+    if (key->type == Type::kText) {
+      out.settings.SetText(std::string(key->name), value);
+      continue;
     }
     auto previous = out.settings.Get(key->name);
     if (previous.has_value() && *previous != *v) {

@@ -27,6 +27,7 @@ enum class Type {
   kInt,       // a plain integer
   kDuration,  // milliseconds: "1500", "1.5s", "2min", "100ms"
   kBytes,     // bytes: "1048576", "48m", "1g"
+  kText,      // a non-empty string (a path)
 };
 
 struct Key {
@@ -52,9 +53,16 @@ class Settings {
     return Get(name).value_or(fallback);
   }
   void Set(std::string name, int64_t value) { values_[std::move(name)] = value; }
+  // kText keys; empty when unset.
+  std::string GetText(std::string_view name) const {
+    auto it = texts_.find(name);
+    return it == texts_.end() ? std::string() : it->second;
+  }
+  void SetText(std::string name, std::string value) { texts_[std::move(name)] = std::move(value); }
 
  private:
   std::map<std::string, int64_t, std::less<>> values_;
+  std::map<std::string, std::string, std::less<>> texts_;
 };
 
 struct Parsed {

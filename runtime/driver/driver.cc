@@ -1,5 +1,6 @@
 #include "runtime/driver/driver.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -28,11 +29,13 @@
 #include "runtime/app/app_library.h"
 #include "runtime/conf/conf.h"
 #include "runtime/driver/progress.h"
+#include "runtime/events/event_log.h"
 #include "runtime/executor/executor.h"
 #include "runtime/executor/memory_budget.h"
 #include "runtime/metrics/metrics.h"
 #include "runtime/scheduler/scheduler.h"
 #include "runtime/transport/driver_server.h"
+#include "runtime/ui/ui_server.h"
 
 namespace ember {
 namespace {
@@ -250,7 +253,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     default_parallelism_ = settings_.GetOr("ember.default.parallelism", 0);
     ASSIGN_OR_RETURN(metrics_,
                      Metrics::Start("driver", options_.bind_address, options_.metrics_port));
+    RETURN_IF_ERROR(StartStatusReporting());
     scheduler::Scheduler::Options so;
+    so.listener = &listeners_;
     so.max_task_failures = static_cast<uint32_t>(max_failures);
     so.max_result_bytes =
         static_cast<uint64_t>(settings_.GetOr("ember.driver.maxResultSize", int64_t{1} << 30));
@@ -328,7 +333,63 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     }
   }
 
-  int Error(const std::string& message) const {
+  // The web UI's store, the event log, and the UI server.
+  Status StartStatusReporting() {
+    ui::AppStore::Limits limits;
+    limits.retained_jobs = static_cast<size_t>(settings_.GetOr("ember.ui.retainedJobs", 1000));
+    limits.retained_stages = static_cast<size_t>(settings_.GetOr("ember.ui.retainedStages", 1000));
+    limits.retained_tasks = static_cast<size_t>(settings_.GetOr("ember.ui.retainedTasks", 1000));
+    app_store_ = std::make_shared<ui::AppStore>(limits);
+    listeners_.Add(app_store_.get());
+    const std::string log_dir = settings_.GetText("ember.eventLog.dir");
+    if (!log_dir.empty()) {
+      ASSIGN_OR_RETURN(event_log_, events::EventLogWriter::Open(log_dir, options_.app_id));
+      listeners_.Add(event_log_.get());
+      EMBER_LOG(kInfo) << "writing the event log to " << event_log_->path();
+    }
+    events::ApplicationStart start;
+    start.time = events::NowMillis();
+    start.app_id = options_.app_id;
+    start.app_name = options_.app_name;
+    if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr) start.user = pw->pw_name;
+    start.master = options_.master.text;
+    start.version = EMBER_VERSION;
+    for (const auto& [key, value] : options_.conf) {
+      start.conf.emplace_back(key, events::IsSecretKey(key) ? events::kRedacted : value);
+    }
+    listeners_.OnEvent(start);
+    if (options_.ui_port >= 0) {
+      auto server = ui::StartUiServer(options_.ui_bind_address, options_.ui_port,
+                                      options_.ui_port == 0 ? 0 : 16,
+                                      std::make_shared<ui::SingleAppSource>(app_store_));
+      if (server.ok()) {
+        ui_server_ = std::move(*server);
+        EMBER_LOG(kInfo) << "web UI at http://" << options_.ui_bind_address << ":"
+                         << ui_server_->port();
+      } else {
+        // Like Spark: a UI that cannot start does not stop the application.
+        EMBER_LOG(kWarning) << "no web UI: " << server.status().message();
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The application ended with exit status `rc`.
+  void Finish(int rc) {
+    if (!app_store_) return;
+    const std::string error =
+        rc == 0 ? ""
+                : (final_error_.empty() ? "the application returned " + std::to_string(rc)
+                                        : final_error_);
+    listeners_.OnEvent(events::ApplicationEnd{events::NowMillis(), rc == 0, error});
+    if (event_log_) {
+      Status st = event_log_->Close();
+      if (!st.ok()) EMBER_LOG(kWarning) << "event log: " << st.message();
+    }
+  }
+
+  int Error(const std::string& message) {
+    final_error_ = message;
     const std::string line = options_.program + ": error: " + message;
     std::fprintf(stderr, "%s\n", line.c_str());
     WriteTerminationMessage(options_.termination_log, line);
@@ -791,6 +852,12 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
 
   const DriverOptions& options_;
   std::unique_ptr<AppLibrary> app_;
+  // Before the scheduler, which tells them of events until it is gone.
+  events::ListenerList listeners_;
+  std::shared_ptr<ui::AppStore> app_store_;
+  std::unique_ptr<events::EventLogWriter> event_log_;
+  std::unique_ptr<HttpServer> ui_server_;
+  std::string final_error_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<Executor> local_executor_;
@@ -853,6 +920,7 @@ int RunDriver(const DriverOptions& options) {
   Status st = driver.Start();
   if (!st.ok()) return driver.Error(st.message());
   const int rc = driver.RunProgram();
+  driver.Finish(rc);
   driver.Stop();
   return rc;
 }

@@ -33,6 +33,8 @@ struct DriverOptions {
   std::string bind_address = "127.0.0.1";
   int port = 0;           // 0: any free port
   int metrics_port = -1;  // < 0: no metrics endpoint
+  int ui_port = 4040;     // < 0: no web UI; taken: the next free of the 16 after it
+  std::string ui_bind_address = "127.0.0.1";
   std::string secret;
   std::string local_dir;        // shuffle files of the in-process executor
   std::string executor_binary;  // local-cluster: the ember-executor to start

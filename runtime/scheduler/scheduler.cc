@@ -36,6 +36,9 @@ void Scheduler::AddExecutor(const std::string& id, const std::string& shuffle_ad
     e.backend = std::move(backend);
     Index(id, e);
     if (options_.metrics) options_.metrics->executors_registered->Set(executors_.size());
+    if (options_.listener) {
+      Emit(events::ExecutorAdded{events::NowMillis(), id, shuffle_address, e.cores});
+    }
   }
   EMBER_LOG(kInfo) << "executor " << id << " registered with " << cores << " cores at "
                    << shuffle_address;
@@ -65,6 +68,12 @@ void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
     // Not the task's fault: it simply runs again elsewhere. Should the
     // executor come back, the attempt is told to stop.
     e.backend->Kill(task_id);
+    if (options_.listener) {
+      proto::TaskStatus lost;
+      lost.set_state(proto::TaskStatus::FAILED);
+      lost.set_error("executor " + id + " lost: " + why.message());
+      EmitTaskEnd(task_id, t->second.stage_id, t->second.stage != kNoStage, lost);
+    }
     if (job_ != nullptr && t->second.stage != kNoStage) {
       Stage& stage = job_->stages[t->second.stage];
       --stage.running;
@@ -99,6 +108,8 @@ void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
                                           [&](uint32_t s) { return lost.count(s) > 0; });
       if (!reads_lost) continue;
       ++stage.attempt;
+      EmitStageEnd(stage,
+                   UnavailableError("executor " + id + " holding its shuffle input was lost"));
       KillStage(*job_, i);
     }
   }
@@ -106,6 +117,7 @@ void Scheduler::DropExecutorLocked(const std::string& id, const Status& why) {
     options_.metrics->executors_registered->Set(executors_.size());
     options_.metrics->executors_lost_total->Increment();
   }
+  Emit(events::ExecutorRemoved{events::NowMillis(), id, why.message()});
   EMBER_LOG(kWarning) << "executor " << id << " lost: " << why.message();
 }
 
@@ -271,6 +283,7 @@ void Scheduler::ForgetCache(uint64_t cache_id) {
                               [&](const auto& key) { return key.first == cache_id; }),
                keys.end());
   }
+  Emit(events::CacheDropped{events::NowMillis(), cache_id});
 }
 
 std::vector<std::string> Scheduler::CacheHolders(uint64_t cache_id, uint32_t partition) const {
@@ -414,10 +427,22 @@ bool Scheduler::LaunchOne(Job& job, Stage& stage, uint32_t slot) {
     const uint64_t task_id = next_task_id_++;
     task.set_task_id(task_id);
     TakeCore(id, *e, task_id);
-    running_[task_id] = RunningTask{stage_index, slot, stage.attempt, id, false};
+    running_[task_id] = RunningTask{stage_index, slot, stage.id, stage.attempt, id, false};
     stage.state[slot] = PartState::kRunning;
     ++stage.running;
-    if (e->backend->Launch(task)) return true;
+    if (e->backend->Launch(task)) {
+      if (options_.listener) {
+        const auto now = events::NowMillis();
+        if (!stage.open) {
+          stage.open = true;
+          Emit(events::StageSubmitted{now, stage.id,
+                                      static_cast<uint32_t>(stage.partitions.size()) - stage.done});
+        }
+        Emit(events::TaskStart{now, task_id, stage.id, stage.partitions[slot], stage.failures[slot],
+                               id});
+      }
+      return true;
+    }
     // The executor went away between registration and now: try the next
     // one at once, and send nothing more to this one until it is removed.
     running_.erase(task_id);
@@ -546,6 +571,7 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
       }
       stage.state[slot] = PartState::kDone;
       ++stage.done;
+      if (stage.done == stage.partitions.size()) EmitStageEnd(stage, Status::Ok());
       (void)task_id;
       return;
     }
@@ -576,6 +602,7 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
       // The stage runs again once its inputs are back; the attempts of the
       // old run would only trip over the same loss.
       ++stage.attempt;
+      EmitStageEnd(stage, AbortedError("fetch failed: " + status.error()));
       KillStage(job, task.stage);
       return;
     }
@@ -604,6 +631,51 @@ void Scheduler::HandleStatus(Job& job, uint64_t task_id, const RunningTask& task
       return;
     }
   }
+}
+
+void Scheduler::EmitStageEnd(Stage& stage, const Status& why) {
+  if (!stage.open) return;
+  stage.open = false;
+  Emit(events::StageCompleted{events::NowMillis(), stage.id, why.ok(), why.message()});
+}
+
+void Scheduler::EmitTaskEnd(uint64_t task_id, uint32_t stage_id, bool counts,
+                            const proto::TaskStatus& status) {
+  if (options_.listener == nullptr) return;
+  events::TaskEnd end;
+  end.time = events::NowMillis();
+  end.task_id = task_id;
+  end.stage_id = stage_id;
+  switch (status.state()) {
+    case proto::TaskStatus::SUCCEEDED:
+      end.state = events::TaskEndState::kSuccess;
+      break;
+    case proto::TaskStatus::KILLED:
+      end.state = events::TaskEndState::kKilled;
+      break;
+    default:
+      // An attempt told to stop ends however it ends; it was killed.
+      end.state = counts ? events::TaskEndState::kFailed : events::TaskEndState::kKilled;
+      break;
+  }
+  if (status.state() == proto::TaskStatus::FETCH_FAILED) {
+    end.error = "fetch failed: " + status.error();
+  } else {
+    end.error = status.error();
+  }
+  events::TaskMetrics& m = end.metrics;
+  m.run_seconds = status.duration_seconds();
+  m.records_in = status.records_in();
+  m.records_out = status.records_out();
+  m.input_bytes = status.input_bytes();
+  m.output_bytes = status.output_bytes();
+  m.shuffle_read_bytes = status.shuffle_bytes_read();
+  m.shuffle_write_bytes = status.shuffle_bytes_written();
+  m.spilled_bytes = status.spilled_bytes();
+  for (const proto::CachedBlock& b : status.cached_blocks()) {
+    end.cached.push_back(events::CachedBlock{b.cache_id(), b.partition(), b.bytes()});
+  }
+  Emit(std::move(end));
 }
 
 bool Scheduler::JobDone(const Job& job) const {
@@ -675,6 +747,24 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
   }
   committers_.clear();
   job_ = &job;
+  const uint32_t job_id = next_job_id_++;
+  if (options_.listener) {
+    events::JobStart start{events::NowMillis(), job_id, sink.name, {}};
+    for (const Stage& stage : job.stages) {
+      events::StageInfo info;
+      info.stage_id = stage.id;
+      info.name = stage.plan.name;
+      info.num_tasks = static_cast<uint32_t>(stage.partitions.size());
+      for (uint32_t s : stage.inputs)
+        info.parent_ids.push_back(job.stages[job.stage_of_shuffle.at(s)].id);
+      for (const auto& node : stage.plan.nodes) info.operations.push_back(node->name);
+      info.reads_shuffle = !stage.inputs.empty();
+      info.writes_shuffle = stage.plan.output != nullptr;
+      info.skipped = stage.plan.output != nullptr && stage.done == stage.partitions.size();
+      start.stages.push_back(std::move(info));
+    }
+    Emit(std::move(start));
+  }
   // Whatever way this frame is left, the scheduler must not keep pointing at
   // the job, and attempts still running belong to no job any more.
   struct JobScope {
@@ -702,6 +792,7 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
       if (it == running_.end() || it->second.executor_id != executor_id) continue;
       RunningTask task = it->second;
       running_.erase(it);
+      EmitTaskEnd(status.task_id(), task.stage_id, task.stage != kNoStage, status);
       FreeCore(executor_id, status.task_id());
       if (status.duration_seconds() > 0) ObserveDuration(status.duration_seconds());
       if (task.stage == kNoStage) continue;  // killed, or left over from an earlier job
@@ -766,6 +857,11 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     // Leftover attempts (a partition finished by another attempt) are
     // told to stop.
     KillJob(job);
+  }
+  if (options_.listener) {
+    const Status why = job.failure.ok() ? AbortedError("its job ended") : job.failure;
+    for (Stage& stage : job.stages) EmitStageEnd(stage, why);
+    Emit(events::JobEnd{events::NowMillis(), job_id, job.failure.ok(), job.failure.message()});
   }
   if (options_.metrics) {
     options_.metrics->active_jobs->Decrement();

@@ -54,6 +54,7 @@
 
 #include "ember/graph.h"
 #include "ember/status.h"
+#include "runtime/events/events.h"
 #include "runtime/proto/ember.pb.h"
 #include "runtime/scheduler/stage_plan.h"
 
@@ -108,6 +109,9 @@ class Scheduler {
     // scheduler counts: the first success of a result partition, or one that
     // records a map output. Where accumulator updates are applied.
     std::function<void(const proto::TaskStatus&)> on_counted_success;
+    // Told, under the scheduler's lock and in order, of every job, stage,
+    // task and executor event (the web UI and the event log); may be null.
+    events::Listener* listener = nullptr;
   };
 
   explicit Scheduler(Options options);
@@ -195,10 +199,13 @@ class Scheduler {
     std::vector<uint64_t> cache_ids;              // of the stage's persist nodes
     // By slot: since when it waits for a core where its cached partition is.
     std::unordered_map<uint32_t, std::chrono::steady_clock::time_point> waiting_since;
+    // Submitted and not yet completed, as the listener was told.
+    bool open = false;
   };
   struct RunningTask {
     size_t stage = 0;  // index into the job's stages, or kNoStage once the job ended
     uint32_t slot = 0;
+    uint32_t stage_id = 0;
     uint32_t stage_attempt = 0;
     std::string executor_id;
     bool may_commit = false;
@@ -240,6 +247,13 @@ class Scheduler {
   void KillJob(Job& job);
   const proto::ShuffleLocations& Locations(uint32_t shuffle_id);
   bool JobDone(const Job& job) const;
+  // Listener events; all require mu_ and do nothing without a listener.
+  void Emit(events::Event&& event) {
+    if (options_.listener != nullptr) options_.listener->OnEvent(event);
+  }
+  void EmitStageEnd(Stage& stage, const Status& why);
+  void EmitTaskEnd(uint64_t task_id, uint32_t stage_id, bool counts,
+                   const proto::TaskStatus& status);
 
   Options options_;
   std::mutex job_mu_;  // held for a whole RunJob: one job at a time
@@ -278,6 +292,7 @@ class Scheduler {
   uint32_t prefetch_ = 0;         // tasks queued per core beyond the running one
   uint64_t next_task_id_ = 1;
   uint32_t next_stage_id_ = 0;
+  uint32_t next_job_id_ = 0;
   std::chrono::steady_clock::time_point last_executor_seen_;
 };
 

@@ -292,6 +292,9 @@ case_hardened() {
   docker run --rm --label "$tag" "${restricted[@]}" --tmpfs /tmp "$driver_image" \
     ember-submit --master 'local[2]' /opt/ember/examples/libsparkpi.so 4 | grep -q '^Pi is roughly' ||
     fail "SparkPi failed with a read-only root"
+  # The history server is in the driver image and runs there.
+  docker run --rm --label "$tag" "${restricted[@]}" "$driver_image" ember-history --version |
+    grep -q '^ember-history ' || fail "ember-history does not run in $driver_image"
   # Without scratch space the error says where it tried to write.
   local out
   if out=$(docker run --rm --label "$tag" "${restricted[@]}" "$driver_image" \

@@ -37,26 +37,6 @@ inline std::optional<int> NumberAfter(const std::string& text, const std::string
   return std::stoi(digits);
 }
 
-// GET http://127.0.0.1:port/path over a plain socket; the whole response.
-inline std::string HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) response.append(buf, n);
-    }
-  }
-  ::close(fd);
-  return response;
-}
-
 inline size_t CountMarkers(const std::string& dir, const std::string& prefix) {
   size_t n = 0;
   std::error_code ec;

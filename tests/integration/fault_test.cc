@@ -127,7 +127,7 @@ TEST(ShuffleFetchTest, SlowLinkCompletesWithoutRetries) {
   // Read while executor 1 is still up: once the job ends it leaves.
   std::optional<double> retries, read_bytes;
   while (c.cluster.driver().running()) {
-    const std::string page = HttpGet(*metrics_port, "/metrics");
+    const std::string page = HttpGet(*metrics_port, "/metrics").body;
     if (auto r = MetricValue(page, "ember_shuffle_fetch_retries_total")) retries = r;
     if (auto b = MetricValue(page, "ember_shuffle_read_bytes_total")) read_bytes = b;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -215,6 +216,57 @@ ProcessResult RunProcess(std::vector<std::string> argv, std::vector<std::string>
                          std::chrono::seconds timeout) {
   Process p(std::move(argv), std::move(extra_env));
   return p.Wait(timeout);
+}
+
+HttpAnswer HttpExchange(int port, const std::string& request) {
+  HttpAnswer answer;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return answer;
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return answer;
+  }
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may answer (and close) before reading it all
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+    const size_t head_end = raw.find("\r\n\r\n");
+    if (head_end == std::string::npos) continue;
+    std::string lower = raw.substr(0, head_end);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const size_t cl = lower.find("content-length:");
+    if (cl != std::string::npos && raw.size() >= head_end + 4 + std::stoul(lower.substr(cl + 15))) {
+      break;
+    }
+  }
+  ::close(fd);
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12 || head_end == std::string::npos) {
+    return answer;
+  }
+  answer.status = std::atoi(raw.c_str() + 9);
+  answer.headers = raw.substr(0, head_end);
+  answer.body = raw.substr(head_end + 4);
+  return answer;
+}
+
+HttpAnswer HttpGet(int port, const std::string& path) {
+  return HttpExchange(port,
+                      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 }
 
 }  // namespace ember::testing

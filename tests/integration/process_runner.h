@@ -102,4 +102,17 @@ int PickFreePort();
 // process is gone.
 std::optional<int64_t> ProcessMemoryBytes(pid_t pid, std::string_view field);
 
+// One HTTP exchange on 127.0.0.1:port: sends `request` as it is (so a test
+// can send malformed ones) and reads until the server closes or, with a
+// Content-Length, until the body is complete. Status 0 when nothing that
+// looks like an HTTP answer came back.
+struct HttpAnswer {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+HttpAnswer HttpExchange(int port, const std::string& request);
+// GET path with Connection: close.
+HttpAnswer HttpGet(int port, const std::string& path);
+
 }  // namespace ember::testing

@@ -199,8 +199,8 @@ TEST(TeraSortTest, SortsFourTimesTheExecutorsMemoryBudget) {
   while (cluster.driver().running()) {
     for (size_t i = 0; i < executors.size(); ++i) {
       peak[i] = std::max(peak[i], ProcessMemoryBytes(executors[i]->pid(), "VmHWM").value_or(0));
-      if (auto v =
-              MetricValue(HttpGet(metrics_ports[i], "/metrics"), "ember_spilled_bytes_total")) {
+      if (auto v = MetricValue(HttpGet(metrics_ports[i], "/metrics").body,
+                               "ember_spilled_bytes_total")) {
         spilled[i] = std::max(spilled[i], *v);
       }
     }

@@ -117,6 +117,22 @@ TEST(ConfTest, EveryKeyIsEmberPrefixedUniqueAndDocumented) {
   }
 }
 
+TEST(ConfTest, TextKeysKeepTheirValueAndAnEmptyOneIsRefused) {
+  auto parsed = Parse({{"ember.eventLog.dir", "/var/log/ember events"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->settings.GetText("ember.eventLog.dir"), "/var/log/ember events");
+  EXPECT_EQ(parsed->settings.GetText("ember.other"), "");
+  auto empty = Parse({{"ember.eventLog.dir", ""}});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("ember.eventLog.dir"), std::string::npos)
+      << empty.status().message();
+  EXPECT_NE(empty.status().message().find("a non-empty path"), std::string::npos)
+      << empty.status().message();
+  auto jobs = Parse({{"spark.ui.retainedJobs", "10"}});
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->settings.Get("ember.ui.retainedJobs"), 10);
+}
+
 // docs/binaries.md lists every key, with its Spark equivalent on the same
 // row, and no key that does not exist.
 TEST(ConfTest, TheDocumentedKeysAreTheKeys) {

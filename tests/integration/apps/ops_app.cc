@@ -73,7 +73,8 @@ int Usage() {
                "  slow RECORDS SLICES RECORD_SLEEP_US PARTITION_SLEEP_US MARKER_DIR\n"
                "  save RECORDS SLICES RECORD_SLEEP_US MARKER_DIR OUT FAIL_AT [HOLD_FILE]\n"
                "  wide RECORDS VALUE_BYTES REDUCERS | twice RECORDS MARKER_DIR GO_FILE\n"
-               "  release STEP1_FILE STEP2_FILE | collect RECORDS | bigcast MIB HOLD_FILE\n");
+               "  release STEP1_FILE STEP2_FILE | collect RECORDS | bigcast MIB HOLD_FILE\n"
+               "  ui IN OUT TASKS TASK_SLEEP_MS HOLD_FILE\n");
   return 2;
 }
 
@@ -374,6 +375,40 @@ EMBER_APPLICATION(ctx, args) {
       std::fflush(stdout);
       if (args.size() > 7) WaitForFile(args[7]);
     }
+  } else if (scenario == "ui") {
+    // Three jobs for the web UI tests: a word count over IN (two stages),
+    // a slow one-stage job whose progress a browser can watch, and a save
+    // of IN to OUT; then the driver stays up until HOLD_FILE exists.
+    const auto words = ctx.textFile(arg(1), 4)
+                           .flatMap([](const std::string& line, auto& emit) {
+                             size_t start = 0;
+                             while (start < line.size()) {
+                               size_t end = line.find(' ', start);
+                               if (end == std::string::npos) end = line.size();
+                               if (end > start) emit(line.substr(start, end - start));
+                               start = end + 1;
+                             }
+                           })
+                           .map([](const std::string& w) { return std::make_pair(w, int64_t{1}); })
+                           .reduceByKey([](int64_t a, int64_t b) { return a + b; }, 3)
+                           .collect();
+    PrintScalar("distinct_words", words.size());
+    std::fflush(stdout);
+    const int64_t tasks = std::stoll(arg(3));
+    const int64_t sleep_ms = std::stoll(arg(4));
+    const auto slow =
+        ctx.range(0, tasks, 1, static_cast<uint32_t>(tasks))
+            .map(ember::with(sleep_ms,
+                             [](int64_t ms, int64_t v) {
+                               std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                               return v;
+                             }))
+            .count();
+    PrintScalar("slow_count", static_cast<uint64_t>(slow));
+    ctx.textFile(arg(1), 2).saveAsTextFile(arg(2));
+    PrintScalar("saved", "yes");
+    std::fflush(stdout);
+    WaitForFile(arg(5));
   } else {
     return Usage();
   }

@@ -1,0 +1,92 @@
+#include "runtime/ui/history.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/log.h"
+#include "runtime/events/event_log.h"
+
+namespace ember::ui {
+
+namespace {
+// Requests within this long of a scan reuse it: the UI polls every second.
+constexpr auto kRescanEvery = std::chrono::milliseconds(500);
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+HistorySource::HistorySource(std::string dir, AppStore::Limits limits)
+    : dir_(std::move(dir)), limits_(limits) {}
+
+void HistorySource::RefreshLocked() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refresh_ < kRescanEvery) return;
+  last_refresh_ = now;
+  std::set<std::string> seen;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string path = entry.path().string();
+    const std::string in_progress =
+        std::string(events::kEventLogSuffix) + events::kInProgressSuffix;
+    if (!EndsWith(path, events::kEventLogSuffix) && !EndsWith(path, in_progress)) continue;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    seen.insert(path);
+    Log& log = logs_[path];
+    const auto size = static_cast<uint64_t>(st.st_size);
+    const int64_t mtime =
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    if (log.size == size && log.mtime == mtime && (log.store || size == 0)) continue;
+    const bool first_read = log.size == 0 && log.mtime == 0;
+    log.size = size;
+    log.mtime = mtime;
+    auto store = std::make_shared<AppStore>(limits_);
+    auto read = events::ReadEventLog(path, [&](events::Event&& e) { store->OnEvent(e); });
+    if (!read.ok()) {
+      EMBER_LOG(kWarning) << read.status().message();
+      log.store.reset();
+      continue;
+    }
+    if (store->app_id().empty()) {
+      if (first_read)
+        EMBER_LOG(kWarning) << path << ": not an event log (no ApplicationStart); skipped";
+      log.store.reset();
+      continue;
+    }
+    log.store = std::move(store);
+  }
+  if (ec) EMBER_LOG(kWarning) << "reading " << dir_ << ": " << ec.message();
+  for (auto it = logs_.begin(); it != logs_.end();) {
+    it = seen.count(it->first) > 0 ? std::next(it) : logs_.erase(it);
+  }
+}
+
+std::vector<std::shared_ptr<const AppStore>> HistorySource::List() {
+  std::lock_guard<std::mutex> lock(mu_);
+  RefreshLocked();
+  std::map<std::string, std::shared_ptr<const AppStore>> by_id;
+  for (const auto& [path, log] : logs_) {
+    if (!log.store) continue;
+    auto& slot = by_id[log.store->app_id()];
+    // The finished log wins over an .inprogress one left behind.
+    if (!slot || (!slot->completed() && log.store->completed())) slot = log.store;
+  }
+  std::vector<std::shared_ptr<const AppStore>> out;
+  for (auto& [id, store] : by_id) out.push_back(std::move(store));
+  std::reverse(out.begin(), out.end());  // ids start with the time: newest first
+  return out;
+}
+
+std::shared_ptr<const AppStore> HistorySource::Find(const std::string& app_id) {
+  for (auto& store : List()) {
+    if (store->app_id() == app_id) return store;
+  }
+  return nullptr;
+}
+
+}  // namespace ember::ui
