@@ -206,6 +206,7 @@ json BuildDriverPod(const AppRef& app, const AppSpec& spec, std::string_view sub
                            "--bind-address=0.0.0.0",
                            "--port=" + std::to_string(kDriverRpcPort),
                            "--metrics-port=" + std::to_string(metrics_port),
+                           "--ui-port=" + std::to_string(kUiPort),
                            "--secret-file=" + std::string(kSecretMountPath) + "/" + std::string(kSecretKey),
                            "--local-dir=" + std::string(kScratchMountPath) + "/driver",
                            "--driver-memory=" + std::to_string(role.memory_bytes),

@@ -45,7 +45,7 @@ TEST(ResourcesTest, DriverPodRunsTheDocumentedCommandLine) {
   EXPECT_EQ(c["command"], json::array({"ember-driver"}));
   const json expected_args = json::array({"--master=external[3]", "--app-id=uid-1-1", "--name=wc",
                                           "--bind-address=0.0.0.0", "--port=7078", "--metrics-port=9090",
-                                          "--secret-file=/etc/ember/secret/secret",
+                                          "--ui-port=4040", "--secret-file=/etc/ember/secret/secret",
                                           "--local-dir=/var/lib/ember/driver",
                                           "--driver-memory=536870912", "--executor-memory=2147483648",
                                           "--termination-log=/dev/termination-log",
