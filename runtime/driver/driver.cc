@@ -918,7 +918,11 @@ int RunDriver(const DriverOptions& options) {
                        "); the application was stopped"));
   });
   Status st = driver.Start();
-  if (!st.ok()) return driver.Error(st.message());
+  if (!st.ok()) {
+    const int rc = driver.Error(st.message());
+    driver.Finish(rc);  // the UI and the event log say how it ended
+    return rc;
+  }
   const int rc = driver.RunProgram();
   driver.Finish(rc);
   driver.Stop();

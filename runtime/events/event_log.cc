@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +19,7 @@ namespace ember::events {
 namespace {
 
 constexpr auto kFlushEvery = std::chrono::milliseconds(200);
+constexpr size_t kMaxPending = 1 << 16;  // events
 
 std::string Errno(const std::string& what) {
   return what + ": " + std::strerror(errno);
@@ -27,7 +30,81 @@ bool IsBoundary(const Event& event) {
   return !std::holds_alternative<TaskStart>(event) && !std::holds_alternative<TaskEnd>(event);
 }
 
+// A JSON string; plain ASCII directly, anything else through nlohmann, which
+// escapes and replaces invalid UTF-8.
+void AppendString(std::string& out, const std::string& s) {
+  const bool plain = std::all_of(
+      s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (plain) {
+    out += '"';
+    out += s;
+    out += '"';
+  } else {
+    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+template <typename T>
+void AppendField(std::string& out, const char* name, T value) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  out.append(buf, end);
+}
+
 }  // namespace
+
+void AppendJsonLine(std::string& out, const Event& event) {
+  // The two events of every task are most of a log: written by hand, as
+  // ToJson would (ReadEventLog's round trip is tested against it).
+  if (const auto* e = std::get_if<TaskStart>(&event)) {
+    out += "{\"event\":\"TaskStart\"";
+    AppendField(out, "time", e->time);
+    AppendField(out, "taskId", e->task_id);
+    AppendField(out, "stageId", e->stage_id);
+    AppendField(out, "index", e->index);
+    AppendField(out, "attempt", e->attempt);
+    out += ",\"executorId\":";
+    AppendString(out, e->executor_id);
+    out += "}\n";
+    return;
+  }
+  if (const auto* e = std::get_if<TaskEnd>(&event)) {
+    const TaskMetrics& m = e->metrics;
+    out += "{\"event\":\"TaskEnd\"";
+    AppendField(out, "time", e->time);
+    AppendField(out, "taskId", e->task_id);
+    AppendField(out, "stageId", e->stage_id);
+    out += ",\"status\":\"";
+    out += TaskEndStateName(e->state);
+    out += "\",\"error\":";
+    AppendString(out, e->error);
+    AppendField(out, "runSeconds", m.run_seconds);
+    AppendField(out, "recordsIn", m.records_in);
+    AppendField(out, "recordsOut", m.records_out);
+    AppendField(out, "inputBytes", m.input_bytes);
+    AppendField(out, "outputBytes", m.output_bytes);
+    AppendField(out, "shuffleReadBytes", m.shuffle_read_bytes);
+    AppendField(out, "shuffleWriteBytes", m.shuffle_write_bytes);
+    AppendField(out, "spilledBytes", m.spilled_bytes);
+    out += ",\"cached\":[";
+    for (size_t i = 0; i < e->cached.size(); ++i) {
+      const CachedBlock& b = e->cached[i];
+      out += i == 0 ? "{" : ",{";
+      out += "\"cacheId\":";
+      out += std::to_string(b.cache_id);
+      AppendField(out, "partition", b.partition);
+      AppendField(out, "bytes", b.bytes);
+      out += "}";
+    }
+    out += "]}\n";
+    return;
+  }
+  out += ToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += '\n';
+}
 
 Result<std::unique_ptr<EventLogWriter>> EventLogWriter::Open(const std::string& dir,
                                                              const std::string& app_id) {
@@ -66,32 +143,46 @@ EventLogWriter::~EventLogWriter() {
 }
 
 void EventLogWriter::OnEvent(const Event& event) {
-  std::string line = ToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line.push_back('\n');
-  std::lock_guard<std::mutex> lock(mu_);
-  if (file_ == nullptr) return;
-  buffer_ += line;
-  if (IsBoundary(event) || buffer_.size() >= (1u << 20)) FlushLocked();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stop_) return;
+  // Bounded: a writer that cannot keep up slows the scheduler rather than
+  // holding every event.
+  room_.wait(lock, [this] { return pending_.size() < kMaxPending || stop_; });
+  pending_.push_back(event);
+  if (IsBoundary(event) || pending_.size() >= kMaxPending / 4) {
+    flush_now_ = true;
+    cv_.notify_one();
+  }
 }
 
-void EventLogWriter::FlushLocked() {
-  if (buffer_.empty() || file_ == nullptr) return;
-  if (write_error_.ok()) {
-    // Whole lines per write: a kill between writes leaves only whole lines.
-    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() ||
-        std::fflush(file_) != 0) {
-      write_error_ = UnavailableError(Errno("writing event log " + path_));
-      EMBER_LOG(kWarning) << write_error_.message() << "; later events are not logged";
-    }
+void EventLogWriter::Write(const std::string& text) {
+  if (text.empty() || !write_error_.ok()) return;
+  // Whole lines per write: a kill between writes leaves only whole lines.
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::fflush(file_) != 0) {
+    write_error_ = UnavailableError(Errno("writing event log " + path_));
+    EMBER_LOG(kWarning) << write_error_.message() << "; later events are not logged";
   }
-  buffer_.clear();
 }
 
 void EventLogWriter::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    cv_.wait_for(lock, kFlushEvery, [this] { return stop_; });
-    FlushLocked();
+  // Events are turned into text here, off the scheduler's lock.
+  std::vector<Event> batch;
+  std::string text;
+  for (;;) {
+    bool stop = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, kFlushEvery, [this] { return stop_ || flush_now_; });
+      flush_now_ = false;
+      batch.swap(pending_);
+      stop = stop_;
+    }
+    room_.notify_all();
+    text.clear();
+    for (const Event& e : batch) AppendJsonLine(text, e);
+    batch.clear();
+    Write(text);
+    if (stop) return;
   }
 }
 
@@ -102,9 +193,8 @@ Status EventLogWriter::Close() {
     stop_ = true;
   }
   cv_.notify_all();
+  room_.notify_all();
   if (flusher_.joinable()) flusher_.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  FlushLocked();
   Status st = write_error_;
   if (::fsync(::fileno(file_)) != 0 && st.ok()) st = UnavailableError(Errno("syncing " + path_));
   if (std::fclose(file_) != 0 && st.ok()) st = UnavailableError(Errno("closing " + path_));

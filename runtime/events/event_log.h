@@ -1,12 +1,14 @@
 // The event log: an application's events as JSON lines in
 // DIR/APP_ID.jsonl.inprogress, renamed to DIR/APP_ID.jsonl when it ends.
 //
-// Lines reach the file at every job and stage boundary and otherwise at
-// least every 200 ms, whole lines at a time, so that a driver killed
-// mid-job leaves a file whose complete lines are all events.
+// OnEvent only queues the event: the writer's own thread turns events into
+// lines and writes them, off the scheduler's lock, promptly after every job
+// and stage boundary and otherwise at least every 200 ms, whole lines at a
+// time, so that a driver killed mid-job leaves a file whose complete lines
+// are all events. At most 65,536 events wait; past that OnEvent waits.
 //
 // Thread-safety: EventLogWriter is a Listener: OnEvent from one thread at a
-// time; its own thread flushes in the background.
+// time.
 #pragma once
 
 #include <condition_variable>
@@ -16,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/events/events.h"
 
@@ -40,23 +43,30 @@ class EventLogWriter : public Listener {
   EventLogWriter& operator=(const EventLogWriter&) = delete;
 
   void OnEvent(const Event& event) override;
-  // Writes what is buffered, syncs, and renames the file to its final name.
+  // Writes what is queued, syncs, and renames the file to its final name.
+  // Events after Close are dropped.
   Status Close();
   const std::string& path() const { return path_; }
 
  private:
-  void FlushLocked();
   void Loop();
+  void Write(const std::string& text);  // on the writer's thread
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::FILE* file_;  // guarded by mu_; null once closed
+  std::condition_variable cv_;    // the writer's thread waits here
+  std::condition_variable room_;  // OnEvent waits here when the queue is full
+  std::vector<Event> pending_;    // guarded by mu_
+  bool flush_now_ = false;        // guarded by mu_
+  bool stop_ = false;             // guarded by mu_
+  // The writer's thread's own, and Close's after it joined.
+  std::FILE* file_;
+  Status write_error_;  // the first failed write; later lines are dropped
   std::string path_;
   std::string final_path_;
-  std::string buffer_;  // guarded by mu_
-  Status write_error_;  // guarded by mu_: the first failed write; later lines are dropped
-  bool stop_ = false;   // guarded by mu_
   std::thread flusher_;
 };
+
+// `event` as one JSON line (ToJson's object), appended to `out`.
+void AppendJsonLine(std::string& out, const Event& event);
 
 struct ReadSummary {
   uint64_t events = 0;
