@@ -52,7 +52,7 @@ demo: build
 # WordCount throughput against a hand-written baseline, then the informer
 # and the operator against the real control plane, then scheduler overhead,
 # then WordCount while executors are killed and frozen, then TeraSort against
-# GNU sort.
+# GNU sort, PageRank and KMeans, then the web UI's cost to the driver.
 bench: build controlplane-build
 	@bash bench/run.sh $(BUILD_DIR)
 	@bash bench/informer.sh $(BUILD_DIR)
@@ -61,6 +61,7 @@ bench: build controlplane-build
 	@bash bench/chaos.sh $(BUILD_DIR)
 	@bash bench/terasort.sh $(BUILD_DIR)
 	@bash bench/iterative.sh $(BUILD_DIR)
+	@bash bench/ui.sh $(BUILD_DIR)
 
 format:
 	@find common runtime operator examples bench tests -name '*.h' -o -name '*.cc' | xargs clang-format -i
