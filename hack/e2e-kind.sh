@@ -20,4 +20,4 @@ for image in ember-driver ember-executor ember-operator; do
 done
 # Every scenario but monitoring: the host cannot reach kind's pod IPs.
 HELM=$(command -v helm) bash hack/e2e.sh install spark-pi submit wordcount executor-deleted driver-deleted \
-  operator-deleted bad-image unschedulable security load uninstall
+  operator-deleted bad-image unschedulable security load web-ui uninstall

@@ -101,7 +101,7 @@ if (($# > 0)); then
   bash hack/e2e.sh "$@"
 else
   bash hack/e2e.sh install spark-pi submit wordcount executor-deleted driver-deleted operator-deleted \
-    bad-image unschedulable security load monitoring
+    bad-image unschedulable security load monitoring web-ui
   step="bench/e2e.sh"
   bash bench/e2e.sh
   step="hack/e2e.sh uninstall"

@@ -612,6 +612,43 @@ EOF
   log "monitoring: $n dashboard and alert queries ran, $with_data returned data"
 }
 
+scenario_web_ui() {
+  log "web-ui"
+  long_pi ui-pi
+  wait_job_started ui-pi
+  local address
+  address=$(k get sparkapp ui-pi -o jsonpath='{.status.driverInfo.webUIAddress}')
+  [[ $address == "ui-pi-driver-svc.$jobs.svc:4040" ]] || die "webUIAddress is '$address'"
+  # As docs/ui.md tells users: kubectl port-forward to the driver's Service.
+  local port pf app jobs_json done_tasks=-1
+  port=$("$repo/hack/free-port.sh") || die "no free loopback port"
+  k port-forward svc/ui-pi-driver-svc "$port:4040" >"$work/port-forward.log" 2>&1 &
+  pf=$!
+  for _ in $(seq 1 100); do
+    app=$(curl -sf --max-time 2 "http://127.0.0.1:$port/api/v1/applications" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])' 2>/dev/null) && break
+    sleep 0.2
+  done
+  [[ -n ${app:-} ]] || { kill "$pf"; cat "$work/port-forward.log" >&2; die "the UI did not answer through kubectl port-forward"; }
+  for _ in $(seq 1 150); do
+    jobs_json=$(curl -sf --max-time 2 "http://127.0.0.1:$port/api/v1/applications/$app/jobs") || true
+    done_tasks=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d[0]["numCompletedTasks"] if d and d[0]["status"]=="RUNNING" else -1)' "$jobs_json" 2>/dev/null) || done_tasks=-1
+    ((done_tasks > 0)) && break
+    sleep 0.2
+  done
+  local executors page
+  executors=$(curl -sf --max-time 2 "http://127.0.0.1:$port/api/v1/applications/$app/executors" |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null) || executors=0
+  page=$(curl -sf --max-time 2 "http://127.0.0.1:$port/" || true)
+  kill "$pf" 2>/dev/null || true
+  wait "$pf" 2>/dev/null || true
+  ((done_tasks > 0)) || die "the UI showed no running job with finished tasks (last answer: ${jobs_json:-none})"
+  ((executors == 2)) || die "the UI listed $executors executors, not 2"
+  [[ $page == *static/app.js* ]] || die "the UI's page was not served"
+  fresh ui-pi
+  log "web UI at $address through port-forward: app $app, job 0 RUNNING with $done_tasks tasks done, 2 executors"
+}
+
 scenario_uninstall() {
   log "uninstall"
   kubectl delete namespace "$jobs" --wait=true --timeout "$timeout" >/dev/null ||
@@ -622,7 +659,7 @@ scenario_uninstall() {
 }
 
 all=(install spark-pi submit wordcount executor-deleted driver-deleted operator-deleted bad-image unschedulable
-  security load monitoring uninstall)
+  security load monitoring web-ui uninstall)
 (($# > 0)) || set -- "${all[@]}"
 for s in "$@"; do
   declare -F "scenario_${s//-/_}" >/dev/null || die "no scenario '$s' (scenarios: ${all[*]})"
