@@ -468,11 +468,15 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   Status RunJob(const std::shared_ptr<const internal::Node>& top, const internal::ResultSpec& sink,
                 const std::vector<uint32_t>& partitions,
                 const std::function<Status(uint32_t, std::string&&)>& on_result) override {
-    const uint32_t job = next_job_id_++;
     const auto start = std::chrono::steady_clock::now();
     const uint64_t spilled_before = spilled_bytes_, spills_before = spills_;
-    EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") started";
-    Status st = scheduler_->RunJob(top, sink, partitions, on_result);
+    // The scheduler's job id, as the web UI shows it; "?" for a job refused
+    // before it got one.
+    std::string job = "?";
+    Status st = scheduler_->RunJob(top, sink, partitions, on_result, [&](uint32_t id) {
+      job = std::to_string(id);
+      EMBER_LOG(kInfo) << "job " << job << " (" << sink.name << ") started";
+    });
     if (progress_) progress_->Clear();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -885,7 +889,6 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
   std::atomic<uint64_t> next_broadcast_id_{1};
   std::atomic<uint64_t> next_accumulator_id_{1};
   std::atomic<uint64_t> next_cache_id_{1};
-  std::atomic<uint32_t> next_job_id_{0};
   // Counted successes of the application so far.
   std::atomic<uint64_t> spilled_bytes_{0};
   std::atomic<uint64_t> spills_{0};

@@ -206,19 +206,25 @@ Status EventLogWriter::Close() {
 }
 
 Result<ReadSummary> ReadEventLog(const std::string& path,
-                                 const std::function<void(Event&&)>& on_event) {
+                                 const std::function<void(Event&&)>& on_event, uint64_t offset) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFoundError(Errno("reading event log " + path));
+  if (offset > 0 && !in.seekg(static_cast<std::streamoff>(offset))) {
+    return UnavailableError("reading event log " + path + " from byte " + std::to_string(offset));
+  }
   ReadSummary summary;
+  summary.end_offset = offset;
   std::string line;
   uint64_t number = 0;
   while (std::getline(in, line)) {
     ++number;
     if (in.eof()) {
-      // No line break after it: the writer was stopped mid-line.
+      // No line break after it: the writer was stopped mid-line, or is
+      // still writing it.
       summary.truncated_tail = true;
       break;
     }
+    summary.end_offset += line.size() + 1;
     if (line.empty()) continue;
     auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (json.is_discarded()) {

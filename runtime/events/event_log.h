@@ -72,12 +72,15 @@ struct ReadSummary {
   uint64_t events = 0;
   uint64_t bad_lines = 0;       // not JSON, or not an event; logged and skipped
   bool truncated_tail = false;  // the last line had no line break: cut off
+  uint64_t end_offset = 0;      // just past the last complete line
 };
 
-// Reads the log at `path`, handing each event to `on_event`. Bad lines are
-// logged with their line number and skipped. Fails only when the file cannot
-// be read.
+// Reads the log at `path` from byte `offset` (the start of a line: an
+// earlier read's end_offset), handing each event to `on_event`. Bad lines
+// are logged with their line number and skipped; a last line without its
+// line break is left for a later read. Fails only when the file cannot be
+// read.
 Result<ReadSummary> ReadEventLog(const std::string& path,
-                                 const std::function<void(Event&&)>& on_event);
+                                 const std::function<void(Event&&)>& on_event, uint64_t offset = 0);
 
 }  // namespace ember::events

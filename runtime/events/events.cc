@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
 
 namespace ember::events {
 
@@ -30,13 +33,45 @@ bool IsSecretKey(const std::string& key) {
   std::string lower(key);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* word : {"secret", "password", "token", "credential"}) {
+  // Spark's default redaction pattern, and credentials.
+  for (const char* word :
+       {"secret", "password", "token", "credential", "access.key", "accesskey"}) {
     if (lower.find(word) != std::string::npos) return true;
   }
   return false;
 }
 
 namespace {
+
+// Numbers read back with their range checked: nlohmann converts -1 to
+// 4294967295 and 1e30 to an undefined value without a word.
+uint64_t Unsigned(const json& j, const char* key, uint64_t max) {
+  const json& v = j.at(key);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
+    throw std::invalid_argument(std::string("\"") + key + "\" is not a non-negative integer");
+  }
+  const uint64_t n = v.get<uint64_t>();
+  if (n > max) throw std::invalid_argument(std::string("\"") + key + "\" is out of range");
+  return n;
+}
+uint32_t U32(const json& j, const char* key) {
+  return static_cast<uint32_t>(Unsigned(j, key, UINT32_MAX));
+}
+uint64_t U64(const json& j, const char* key) {
+  return Unsigned(j, key, UINT64_MAX);
+}
+int64_t Time(const json& j) {
+  const json& v = j.at("time");
+  if (!v.is_number_integer()) throw std::invalid_argument("\"time\" is not an integer");
+  return v.get<int64_t>();
+}
+double Seconds(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0) {
+    throw std::invalid_argument(std::string("\"") + key + "\" is not a non-negative number");
+  }
+  return v.get<double>();
+}
 
 json StageInfoJson(const StageInfo& s) {
   return json{{"stageId", s.stage_id},
@@ -51,10 +86,15 @@ json StageInfoJson(const StageInfo& s) {
 
 StageInfo StageInfoFrom(const json& j) {
   StageInfo s;
-  s.stage_id = j.at("stageId").get<uint32_t>();
+  s.stage_id = U32(j, "stageId");
   s.name = j.at("name").get<std::string>();
-  s.num_tasks = j.at("numTasks").get<uint32_t>();
-  s.parent_ids = j.at("parentIds").get<std::vector<uint32_t>>();
+  s.num_tasks = U32(j, "numTasks");
+  for (const json& id : j.at("parentIds")) {
+    if (!id.is_number_unsigned() || id.get<uint64_t>() > UINT32_MAX) {
+      throw std::invalid_argument("\"parentIds\" holds something that is not a stage id");
+    }
+    s.parent_ids.push_back(id.get<uint32_t>());
+  }
   s.operations = j.at("operations").get<std::vector<std::string>>();
   s.reads_shuffle = j.at("readsShuffle").get<bool>();
   s.writes_shuffle = j.at("writesShuffle").get<bool>();
@@ -153,7 +193,7 @@ struct ToJsonVisitor {
 
 Event FromJsonOrThrow(const json& j) {
   const std::string kind = j.at("event").get<std::string>();
-  const Millis time = j.at("time").get<Millis>();
+  const Millis time = Time(j);
   if (kind == "ApplicationStart") {
     ApplicationStart e{time,
                        j.at("appId").get<std::string>(),
@@ -172,41 +212,41 @@ Event FromJsonOrThrow(const json& j) {
   }
   if (kind == "ExecutorAdded") {
     return ExecutorAdded{time, j.at("executorId").get<std::string>(),
-                         j.at("hostPort").get<std::string>(), j.at("cores").get<uint32_t>()};
+                         j.at("hostPort").get<std::string>(), U32(j, "cores")};
   }
   if (kind == "ExecutorRemoved") {
     return ExecutorRemoved{time, j.at("executorId").get<std::string>(),
                            j.at("reason").get<std::string>()};
   }
   if (kind == "JobStart") {
-    JobStart e{time, j.at("jobId").get<uint32_t>(), j.at("name").get<std::string>(), {}};
+    JobStart e{time, U32(j, "jobId"), j.at("name").get<std::string>(), {}};
     for (const json& s : j.at("stages")) e.stages.push_back(StageInfoFrom(s));
     return e;
   }
   if (kind == "JobEnd") {
-    return JobEnd{time, j.at("jobId").get<uint32_t>(), j.at("succeeded").get<bool>(),
+    return JobEnd{time, U32(j, "jobId"), j.at("succeeded").get<bool>(),
                   j.at("error").get<std::string>()};
   }
   if (kind == "StageSubmitted") {
-    return StageSubmitted{time, j.at("stageId").get<uint32_t>(), j.at("numTasks").get<uint32_t>()};
+    return StageSubmitted{time, U32(j, "stageId"), U32(j, "numTasks")};
   }
   if (kind == "StageCompleted") {
-    return StageCompleted{time, j.at("stageId").get<uint32_t>(), j.at("succeeded").get<bool>(),
+    return StageCompleted{time, U32(j, "stageId"), j.at("succeeded").get<bool>(),
                           j.at("error").get<std::string>()};
   }
   if (kind == "TaskStart") {
     return TaskStart{time,
-                     j.at("taskId").get<uint64_t>(),
-                     j.at("stageId").get<uint32_t>(),
-                     j.at("index").get<uint32_t>(),
-                     j.at("attempt").get<uint32_t>(),
+                     U64(j, "taskId"),
+                     U32(j, "stageId"),
+                     U32(j, "index"),
+                     U32(j, "attempt"),
                      j.at("executorId").get<std::string>()};
   }
   if (kind == "TaskEnd") {
     TaskEnd e;
     e.time = time;
-    e.task_id = j.at("taskId").get<uint64_t>();
-    e.stage_id = j.at("stageId").get<uint32_t>();
+    e.task_id = U64(j, "taskId");
+    e.stage_id = U32(j, "stageId");
     const std::string status = j.at("status").get<std::string>();
     if (status == "SUCCESS") {
       e.state = TaskEndState::kSuccess;
@@ -220,22 +260,20 @@ Event FromJsonOrThrow(const json& j) {
     }
     e.error = j.at("error").get<std::string>();
     TaskMetrics& m = e.metrics;
-    m.run_seconds = j.at("runSeconds").get<double>();
-    m.records_in = j.at("recordsIn").get<uint64_t>();
-    m.records_out = j.at("recordsOut").get<uint64_t>();
-    m.input_bytes = j.at("inputBytes").get<uint64_t>();
-    m.output_bytes = j.at("outputBytes").get<uint64_t>();
-    m.shuffle_read_bytes = j.at("shuffleReadBytes").get<uint64_t>();
-    m.shuffle_write_bytes = j.at("shuffleWriteBytes").get<uint64_t>();
-    m.spilled_bytes = j.at("spilledBytes").get<uint64_t>();
+    m.run_seconds = Seconds(j, "runSeconds");
+    m.records_in = U64(j, "recordsIn");
+    m.records_out = U64(j, "recordsOut");
+    m.input_bytes = U64(j, "inputBytes");
+    m.output_bytes = U64(j, "outputBytes");
+    m.shuffle_read_bytes = U64(j, "shuffleReadBytes");
+    m.shuffle_write_bytes = U64(j, "shuffleWriteBytes");
+    m.spilled_bytes = U64(j, "spilledBytes");
     for (const json& b : j.at("cached")) {
-      e.cached.push_back(CachedBlock{b.at("cacheId").get<uint64_t>(),
-                                     b.at("partition").get<uint32_t>(),
-                                     b.at("bytes").get<uint64_t>()});
+      e.cached.push_back(CachedBlock{U64(b, "cacheId"), U32(b, "partition"), U64(b, "bytes")});
     }
     return e;
   }
-  if (kind == "CacheDropped") return CacheDropped{time, j.at("cacheId").get<uint64_t>()};
+  if (kind == "CacheDropped") return CacheDropped{time, U64(j, "cacheId")};
   throw std::invalid_argument("unknown event \"" + kind + "\"");
 }
 

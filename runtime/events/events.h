@@ -3,9 +3,10 @@
 // event log writes them as JSON lines, from which the history server
 // rebuilds the same state. docs/ui.md lists them.
 //
-// Thread-safety: events are values. A Listener is called by one thread at a
-// time (the scheduler calls it under its lock), in the order things
-// happened.
+// Thread-safety: events are values. The scheduler calls a Listener under
+// its lock, so its events arrive in the order things happened; the driver
+// calls it too (ApplicationStart, ApplicationEnd) from its own thread, so a
+// Listener must be thread-safe.
 #pragma once
 
 #include <cstdint>

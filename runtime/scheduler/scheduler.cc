@@ -438,8 +438,8 @@ bool Scheduler::LaunchOne(Job& job, Stage& stage, uint32_t slot) {
           Emit(events::StageSubmitted{now, stage.id,
                                       static_cast<uint32_t>(stage.partitions.size()) - stage.done});
         }
-        Emit(events::TaskStart{now, task_id, stage.id, stage.partitions[slot], stage.failures[slot],
-                               id});
+        Emit(events::TaskStart{now, task_id, stage.id, stage.partitions[slot],
+                               stage.launches[slot]++, id});
       }
       return true;
     }
@@ -664,7 +664,9 @@ void Scheduler::EmitTaskEnd(uint64_t task_id, uint32_t stage_id, bool counts,
     end.error = status.error();
   }
   events::TaskMetrics& m = end.metrics;
-  m.run_seconds = status.duration_seconds();
+  // From the wire: a NaN would not survive the event log's JSON.
+  const double run = status.duration_seconds();
+  m.run_seconds = std::isfinite(run) && run > 0 ? run : 0;
   m.records_in = status.records_in();
   m.records_out = status.records_out();
   m.input_bytes = status.input_bytes();
@@ -685,7 +687,8 @@ bool Scheduler::JobDone(const Job& job) const {
 
 Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
                          const internal::ResultSpec& sink, const std::vector<uint32_t>& partitions,
-                         const std::function<Status(uint32_t, std::string&&)>& on_result) {
+                         const std::function<Status(uint32_t, std::string&&)>& on_result,
+                         const std::function<void(uint32_t)>& on_start) {
   for (uint32_t p : partitions) {
     if (p >= top->num_partitions) {
       return InvalidArgumentError("job asks for partition " + std::to_string(p) + " of " +
@@ -728,6 +731,7 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     const size_t slots = stage.partitions.size();
     stage.state.assign(slots, PartState::kWaiting);
     stage.failures.assign(slots, 0);
+    stage.launches.assign(slots, 0);
     stage.queued.assign(slots, false);
     for (uint32_t slot = 0; slot < slots; ++slot) {
       const bool have = stage.plan.output &&
@@ -748,36 +752,51 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
   committers_.clear();
   job_ = &job;
   const uint32_t job_id = next_job_id_++;
+  if (on_start) on_start(job_id);
+  // Whatever way this frame is left, the scheduler must not keep pointing at
+  // the job, and attempts still running belong to no job any more.
+  struct JobScope {
+    Scheduler* self;
+    std::unique_lock<std::mutex>& lock;
+    Job& job;
+    uint32_t job_id;
+    bool ended = false;  // the listener heard JobEnd
+    ~JobScope() {
+      if (!lock.owns_lock()) lock.lock();  // an exception from on_result
+      if (!ended) {
+        try {
+          const Status why = AbortedError("the job was abandoned: its result handler threw");
+          for (Stage& stage : job.stages) self->EmitStageEnd(stage, why);
+          self->Emit(events::JobEnd{events::NowMillis(), job_id, false, why.message()});
+        } catch (const std::exception&) {
+          // Out of memory while reporting; the UI shows the job unfinished.
+        }
+      }
+      for (auto& [id, task] : self->running_) task.stage = kNoStage;
+      self->committers_.clear();
+      self->job_ = nullptr;
+    }
+  };
+  JobScope scope{this, lock, job, job_id};
   if (options_.listener) {
     events::JobStart start{events::NowMillis(), job_id, sink.name, {}};
     for (const Stage& stage : job.stages) {
       events::StageInfo info;
       info.stage_id = stage.id;
       info.name = stage.plan.name;
-      info.num_tasks = static_cast<uint32_t>(stage.partitions.size());
+      // What this job has to run: a map stage whose output is partly there
+      // runs only its missing partitions.
+      info.num_tasks = static_cast<uint32_t>(stage.partitions.size()) - stage.done;
       for (uint32_t s : stage.inputs)
         info.parent_ids.push_back(job.stages[job.stage_of_shuffle.at(s)].id);
       for (const auto& node : stage.plan.nodes) info.operations.push_back(node->name);
       info.reads_shuffle = !stage.inputs.empty();
       info.writes_shuffle = stage.plan.output != nullptr;
-      info.skipped = stage.plan.output != nullptr && stage.done == stage.partitions.size();
+      info.skipped = info.writes_shuffle && info.num_tasks == 0;
       start.stages.push_back(std::move(info));
     }
     Emit(std::move(start));
   }
-  // Whatever way this frame is left, the scheduler must not keep pointing at
-  // the job, and attempts still running belong to no job any more.
-  struct JobScope {
-    Scheduler* self;
-    std::unique_lock<std::mutex>& lock;
-    ~JobScope() {
-      if (!lock.owns_lock()) lock.lock();  // an exception from on_result
-      for (auto& [id, task] : self->running_) task.stage = kNoStage;
-      self->committers_.clear();
-      self->job_ = nullptr;
-    }
-  };
-  JobScope scope{this, lock};
   if (options_.metrics) options_.metrics->active_jobs->Increment();
   if (!executors_.empty()) last_executor_seen_ = std::chrono::steady_clock::now();
 
@@ -863,6 +882,7 @@ Status Scheduler::RunJob(const std::shared_ptr<const internal::Node>& top,
     for (Stage& stage : job.stages) EmitStageEnd(stage, why);
     Emit(events::JobEnd{events::NowMillis(), job_id, job.failure.ok(), job.failure.message()});
   }
+  scope.ended = true;
   if (options_.metrics) {
     options_.metrics->active_jobs->Decrement();
     options_.metrics->active_stages->Set(0);

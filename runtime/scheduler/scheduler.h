@@ -147,9 +147,12 @@ class Scheduler {
   size_t num_executors() const;
   uint32_t total_cores() const;
 
+  // `on_start`, when set, hears the job's id (the one the listener's events
+  // carry) once the job has its turn.
   Status RunJob(const std::shared_ptr<const internal::Node>& top, const internal::ResultSpec& sink,
                 const std::vector<uint32_t>& partitions,
-                const std::function<Status(uint32_t, std::string&&)>& on_result);
+                const std::function<Status(uint32_t, std::string&&)>& on_result,
+                const std::function<void(uint32_t)>& on_start = {});
 
   // The stages of the running job, for progress display.
   std::vector<StageProgress> Progress() const;
@@ -188,6 +191,7 @@ class Scheduler {
     std::unordered_map<uint32_t, uint32_t> slot_of;  // partition -> slot
     std::vector<PartState> state;                    // by slot
     std::vector<uint32_t> failures;                  // by slot: failed attempts
+    std::vector<uint32_t> launches;                  // by slot: attempts launched, for the UI
     std::deque<uint32_t> ready;  // slots waiting to launch (may hold stale entries)
     std::vector<bool> queued;    // by slot: in `ready`
     uint32_t done = 0;

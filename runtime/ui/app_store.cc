@@ -91,6 +91,7 @@ void AppStore::Apply(const events::ApplicationEnd& e) {
   for (const auto& [id, task] : running_) left.push_back(id);
   std::sort(left.begin(), left.end());
   for (uint64_t id : left) EndTask(id, TaskStatus::kKilled, "the application ended", {}, e.time);
+  CloseOpenJobs(e.time, e.succeeded ? "the application ended" : e.error);
   for (auto& [id, executor] : executors_) {
     if (!executor.active) continue;
     executor.active = false;
@@ -144,7 +145,7 @@ void AppStore::Apply(const events::JobStart& e) {
       job.stages.insert({latest->id, latest->attempt});
       continue;
     }
-    const uint32_t attempt = latest == nullptr ? 0 : latest_attempt_[info.stage_id] + 1;
+    const uint32_t attempt = NextAttempt(info.stage_id);
     Stage& s = stages_[{info.stage_id, attempt}];
     s.id = info.stage_id;
     s.attempt = attempt;
@@ -178,6 +179,8 @@ void AppStore::Apply(const events::JobEnd& e) {
     if (stage.status == StageStatus::kPending) {
       // Never ran: the job ended before its inputs were there.
       stage.status = StageStatus::kSkipped;
+      ++job.skipped_stages;
+      job.skipped_tasks += stage.num_tasks;
     } else if (stage.status == StageStatus::kActive) {
       // The scheduler closes its stages first; a log cut short may not.
       stage.status = StageStatus::kFailed;
@@ -192,6 +195,7 @@ void AppStore::Apply(const events::JobEnd& e) {
   job.status = e.succeeded ? JobStatus::kSucceeded : JobStatus::kFailed;
   job.error = e.error;
   job.completed = e.time;
+  job.done_indices = {};
   if (current_job_ == e.job_id) current_job_.reset();
   JobFinished(e.job_id);
 }
@@ -201,7 +205,7 @@ void AppStore::Apply(const events::StageSubmitted& e) {
   Stage* s = latest;
   if (latest == nullptr || latest->status != StageStatus::kPending) {
     // A stage run again (its input was lost): a new attempt.
-    const uint32_t attempt = latest == nullptr ? 0 : latest->attempt + 1;
+    const uint32_t attempt = NextAttempt(e.stage_id);
     Stage& fresh = stages_[{e.stage_id, attempt}];
     fresh.id = e.stage_id;
     fresh.attempt = attempt;
@@ -252,6 +256,7 @@ void AppStore::Apply(const events::TaskStart& e) {
   if (s->first_launch == 0) s->first_launch = e.time;
   RunningTask& r = running_[e.task_id];
   r.stage = {s->id, s->attempt};
+  r.index = e.index;
   r.executor_id = e.executor_id;
   r.job_id = current_job_.value_or(0);
   if (current_job_) {
@@ -298,6 +303,11 @@ void AppStore::EndTask(uint64_t task_id, TaskStatus status, const std::string& e
   if (job != jobs_.end() && job->second.active > 0) {
     --job->second.active;
     count(job->second.complete, job->second.failed, job->second.killed);
+    const uint64_t key = uint64_t{running.stage.first} << 32 | running.index;
+    if (status == TaskStatus::kSuccess && job->second.status == JobStatus::kRunning &&
+        job->second.done_indices.insert(key).second) {
+      ++job->second.completed_indices;
+    }
   }
   auto x = executors_.find(running.executor_id);
   if (x != executors_.end()) {
@@ -315,7 +325,12 @@ void AppStore::EndTask(uint64_t task_id, TaskStatus status, const std::string& e
   Stage& stage = s->second;
   if (stage.active > 0) --stage.active;
   count(stage.complete, stage.failed, stage.killed);
-  if (status == TaskStatus::kSuccess) Add(stage.sums, metrics);
+  if (status == TaskStatus::kSuccess) {
+    Add(stage.sums, metrics);
+    if (stage.status == StageStatus::kActive && stage.done_indices.insert(running.index).second) {
+      ++stage.completed_indices;
+    }
+  }
   auto t = stage.tasks.find(task_id);
   if (t == stage.tasks.end()) return;
   t->second.status = status;
@@ -331,22 +346,36 @@ void AppStore::EndTask(uint64_t task_id, TaskStatus status, const std::string& e
 }
 
 void AppStore::StageFinished(const StageKey& key) {
+  if (auto it = stages_.find(key); it != stages_.end()) it->second.done_indices = {};
   finished_stages_.push_back(key);
-  while (finished_stages_.size() > limits_.retained_stages) {
+  // One pass at most: attempts whose tasks still run (and still end into
+  // them) go to the back, and may leave the list longer than the limit.
+  for (size_t n = finished_stages_.size();
+       n > 0 && finished_stages_.size() > limits_.retained_stages; --n) {
     const StageKey old = finished_stages_.front();
     finished_stages_.pop_front();
     auto it = stages_.find(old);
     if (it == stages_.end()) continue;
-    // Running tasks of a finished attempt still end into it; keep it until
-    // they have.
     if (it->second.active > 0) {
       finished_stages_.push_back(old);
-      if (finished_stages_.front() == old) break;
       continue;
     }
     stages_.erase(it);
     ++dropped_stages_;
   }
+}
+
+uint32_t AppStore::NextAttempt(uint32_t stage_id) const {
+  auto a = latest_attempt_.find(stage_id);
+  return a == latest_attempt_.end() ? 0 : a->second + 1;
+}
+
+void AppStore::CloseOpenJobs(events::Millis time, const std::string& why) {
+  std::vector<uint32_t> open;
+  for (const auto& [id, job] : jobs_) {
+    if (job.status == JobStatus::kRunning) open.push_back(id);
+  }
+  for (uint32_t id : open) Apply(events::JobEnd{time, id, false, why});
 }
 
 void AppStore::JobFinished(uint32_t job_id) {
@@ -388,7 +417,16 @@ json AppStore::Application() const {
   return json{{"id", app_id_}, {"name", app_name_}, {"attempts", json::array({attempt})}};
 }
 
-Result<json> AppStore::Jobs(const std::string& filter) const {
+namespace {
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+Result<json> AppStore::Jobs(const std::string& status) const {
+  // Spark's API takes RUNNING as well as running.
+  const std::string filter = Lower(status);
   std::optional<JobStatus> want;
   if (filter == "running") {
     want = JobStatus::kRunning;
@@ -403,53 +441,55 @@ Result<json> AppStore::Jobs(const std::string& filter) const {
   std::lock_guard<std::mutex> lock(mu_);
   json out = json::array();
   for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
-    if (want && it->second.status != *want) continue;
-    const JobRecord& j = it->second;
-    std::vector<uint32_t> stage_ids;
-    for (const auto& info : j.dag) stage_ids.push_back(info.stage_id);
-    uint32_t active_stages = 0;
-    for (const StageKey& key : j.stages) {
-      auto s = stages_.find(key);
-      if (s != stages_.end() && s->second.status == StageStatus::kActive) ++active_stages;
-    }
-    json job{{"jobId", j.id},
-             {"name", j.name},
-             {"submissionTime", FormatTime(j.submitted)},
-             {"stageIds", stage_ids},
-             {"status", JobStatusName(static_cast<int>(j.status))},
-             {"numTasks", j.num_tasks},
-             {"numActiveTasks", j.active},
-             {"numCompletedTasks", j.complete},
-             {"numSkippedTasks", j.skipped_tasks},
-             {"numFailedTasks", j.failed},
-             {"numKilledTasks", j.killed},
-             {"numActiveStages", active_stages},
-             {"numCompletedStages", j.completed_stages},
-             {"numSkippedStages", j.skipped_stages},
-             {"numFailedStages", j.failed_stages}};
-    if (j.status != JobStatus::kRunning) job["completionTime"] = FormatTime(j.completed);
-    if (j.status == JobStatus::kFailed) job["failureReason"] = j.error;
-    json dag = json::array();
-    for (const auto& info : j.dag) {
-      dag.push_back(json{{"stageId", info.stage_id},
-                         {"name", info.name},
-                         {"numTasks", info.num_tasks},
-                         {"parentIds", info.parent_ids},
-                         {"operations", info.operations},
-                         {"skipped", info.skipped}});
-    }
-    job["dag"] = std::move(dag);
-    out.push_back(std::move(job));
+    if (!want || it->second.status == *want) out.push_back(JobJson(it->second));
   }
   return out;
 }
 
-Result<json> AppStore::Job(uint32_t job_id) const {
-  ASSIGN_OR_RETURN(json all, Jobs(""));
-  for (json& j : all) {
-    if (j["jobId"] == job_id) return std::move(j);
+json AppStore::JobJson(const JobRecord& j) const {
+  std::vector<uint32_t> stage_ids;
+  for (const auto& info : j.dag) stage_ids.push_back(info.stage_id);
+  uint32_t active_stages = 0;
+  for (const StageKey& key : j.stages) {
+    auto s = stages_.find(key);
+    if (s != stages_.end() && s->second.status == StageStatus::kActive) ++active_stages;
   }
-  return NotFoundError("unknown job " + std::to_string(job_id));
+  json job{{"jobId", j.id},
+           {"name", j.name},
+           {"submissionTime", FormatTime(j.submitted)},
+           {"stageIds", stage_ids},
+           {"status", JobStatusName(static_cast<int>(j.status))},
+           {"numTasks", j.num_tasks},
+           {"numActiveTasks", j.active},
+           {"numCompletedTasks", j.complete},
+           {"numCompletedIndices", std::min(j.completed_indices, j.num_tasks)},
+           {"numSkippedTasks", j.skipped_tasks},
+           {"numFailedTasks", j.failed},
+           {"numKilledTasks", j.killed},
+           {"numActiveStages", active_stages},
+           {"numCompletedStages", j.completed_stages},
+           {"numSkippedStages", j.skipped_stages},
+           {"numFailedStages", j.failed_stages}};
+  if (j.status != JobStatus::kRunning) job["completionTime"] = FormatTime(j.completed);
+  if (j.status == JobStatus::kFailed) job["failureReason"] = j.error;
+  json dag = json::array();
+  for (const auto& info : j.dag) {
+    dag.push_back(json{{"stageId", info.stage_id},
+                       {"name", info.name},
+                       {"numTasks", info.num_tasks},
+                       {"parentIds", info.parent_ids},
+                       {"operations", info.operations},
+                       {"skipped", info.skipped}});
+  }
+  job["dag"] = std::move(dag);
+  return job;
+}
+
+Result<json> AppStore::Job(uint32_t job_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return NotFoundError("unknown job " + std::to_string(job_id));
+  return JobJson(it->second);
 }
 
 json AppStore::TaskJson(const Stage& s, const Task& t) const {
@@ -489,6 +529,7 @@ json AppStore::StageJson(const Stage& s, bool with_tasks) const {
              {"numTasks", s.num_tasks},
              {"numActiveTasks", s.active},
              {"numCompleteTasks", s.complete},
+             {"numCompletedIndices", std::min(s.completed_indices, s.num_tasks)},
              {"numFailedTasks", s.failed},
              {"numKilledTasks", s.killed},
              {"executorRunTime", Ms(m.run_seconds)},
@@ -517,7 +558,8 @@ json AppStore::StageJson(const Stage& s, bool with_tasks) const {
   return stage;
 }
 
-Result<json> AppStore::Stages(const std::string& filter) const {
+Result<json> AppStore::Stages(const std::string& status) const {
+  const std::string filter = Lower(status);
   std::optional<StageStatus> want;
   static const std::pair<const char*, StageStatus> kFilters[] = {
       {"pending", StageStatus::kPending},

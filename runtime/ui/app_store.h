@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -89,6 +90,10 @@ class AppStore : public events::Listener {
     std::map<uint64_t, Task> tasks;
     std::deque<uint64_t> finished;  // retained finished tasks, oldest first
     uint64_t dropped_tasks = 0;
+    // Partitions that succeeded, counted once however many attempts did;
+    // the set is let go when the attempt ends.
+    std::unordered_set<uint32_t> done_indices;
+    uint32_t completed_indices = 0;
   };
   using StageKey = std::pair<uint32_t, uint32_t>;  // id, attempt
   struct JobRecord {
@@ -102,6 +107,9 @@ class AppStore : public events::Listener {
     uint32_t active = 0, complete = 0, failed = 0, killed = 0;
     uint32_t completed_stages = 0, failed_stages = 0, skipped_stages = 0;
     std::set<StageKey> stages;  // attempts run for this job
+    // (stage id << 32 | partition) that succeeded; let go when the job ends.
+    std::unordered_set<uint64_t> done_indices;
+    uint32_t completed_indices = 0;
   };
   struct Executor {
     std::string id;
@@ -117,6 +125,7 @@ class AppStore : public events::Listener {
   };
   struct RunningTask {
     StageKey stage;
+    uint32_t index = 0;
     uint32_t job_id = 0;
     std::string executor_id;
   };
@@ -137,6 +146,12 @@ class AppStore : public events::Listener {
   void EndTask(uint64_t task_id, TaskStatus status, const std::string& error,
                const events::TaskMetrics& metrics, events::Millis time);
   void StageFinished(const StageKey& key);
+  // The number the next attempt of `stage_id` gets: never one used before,
+  // even when that attempt was dropped by retention.
+  uint32_t NextAttempt(uint32_t stage_id) const;
+  // Ends every job and stage still open (the application or its log ended).
+  void CloseOpenJobs(events::Millis time, const std::string& why);
+  json JobJson(const JobRecord& j) const;
   void JobFinished(uint32_t job_id);
   Stage* LatestAttempt(uint32_t stage_id);
   json StageJson(const Stage& s, bool with_tasks) const;

@@ -41,29 +41,38 @@ void HistorySource::RefreshLocked() {
     const auto size = static_cast<uint64_t>(st.st_size);
     const int64_t mtime =
         static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (log.size == size && log.mtime == mtime && (log.store || size == 0)) continue;
-    const bool first_read = log.size == 0 && log.mtime == 0;
+    if (log.checked && log.size == size && log.mtime == mtime) continue;
+    const bool first_read = !log.checked;
+    if (!log.store || size < log.offset) {
+      // New, not a log yet, or rewritten: from the start.
+      log.store = std::make_shared<AppStore>(limits_);
+      log.offset = 0;
+    }
     log.size = size;
     log.mtime = mtime;
-    auto store = std::make_shared<AppStore>(limits_);
-    auto read = events::ReadEventLog(path, [&](events::Event&& e) { store->OnEvent(e); });
-    if (!read.ok()) {
-      EMBER_LOG(kWarning) << read.status().message();
-      log.store.reset();
-      continue;
-    }
-    if (store->app_id().empty()) {
-      if (first_read)
+    log.checked = true;
+    if (!ReadMore(path, log)) {
+      if (first_read && size > 0) {
         EMBER_LOG(kWarning) << path << ": not an event log (no ApplicationStart); skipped";
+      }
       log.store.reset();
-      continue;
     }
-    log.store = std::move(store);
   }
   if (ec) EMBER_LOG(kWarning) << "reading " << dir_ << ": " << ec.message();
   for (auto it = logs_.begin(); it != logs_.end();) {
     it = seen.count(it->first) > 0 ? std::next(it) : logs_.erase(it);
   }
+}
+
+bool HistorySource::ReadMore(const std::string& path, Log& log) {
+  auto read = events::ReadEventLog(
+      path, [&](events::Event&& e) { log.store->OnEvent(e); }, log.offset);
+  if (!read.ok()) {
+    EMBER_LOG(kWarning) << read.status().message();
+    return false;
+  }
+  log.offset = read->end_offset;
+  return !log.store->app_id().empty();
 }
 
 std::vector<std::shared_ptr<const AppStore>> HistorySource::List() {

@@ -1,9 +1,11 @@
 // The applications of an event log directory, for ember-history: each log
 // (finished, or still .inprogress) replayed into its own AppStore.
 //
-// A log is read when a request first needs it and again when the file has
-// changed (size or modification time). Files that are not event logs are
-// logged once and skipped.
+// The directory is scanned when a request needs it (at most twice a
+// second). A new log is read whole; a log that grew is read from where the
+// last read stopped, into the same store; one that shrank is read again.
+// Files that are not event logs are logged once and skipped until they
+// change.
 //
 // Thread-safety: thread-safe.
 #pragma once
@@ -30,8 +32,12 @@ class HistorySource : public AppSource {
   struct Log {
     uint64_t size = 0;
     int64_t mtime = 0;
-    std::shared_ptr<const AppStore> store;  // null: not an event log
+    uint64_t offset = 0;              // read up to here
+    bool checked = false;             // read at this size and time
+    std::shared_ptr<AppStore> store;  // null: not an event log
   };
+  // Reads what `log` has not read of `path`; false when it is no log.
+  bool ReadMore(const std::string& path, Log& log);
   void RefreshLocked();
   const std::string dir_;
   const AppStore::Limits limits_;

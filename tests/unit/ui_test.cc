@@ -112,6 +112,7 @@ TEST(AppStoreTest, FoldsAJobIntoSparkShapedAnswers) {
   EXPECT_EQ(job["status"], "SUCCEEDED");
   EXPECT_EQ(job["numTasks"], 4);
   EXPECT_EQ(job["numCompletedTasks"], 4);
+  EXPECT_EQ(job["numCompletedIndices"], 4);
   EXPECT_EQ(job["numFailedTasks"], 1);
   EXPECT_EQ(job["numActiveTasks"], 0);
   EXPECT_EQ(job["numCompletedStages"], 2);
@@ -224,6 +225,8 @@ TEST(AppStoreTest, AStageRunAgainIsANewAttemptAndAFailedJobEndsItsTasks) {
   EXPECT_EQ(job["failureReason"], "task failed 4 times");
   EXPECT_EQ(job["numActiveTasks"], 0);
   EXPECT_EQ(job["numKilledTasks"], 3);
+  EXPECT_EQ(job["numSkippedStages"], 1);  // stage 2 never ran
+  EXPECT_EQ(job["numCompletedIndices"], 1);
   // Stage 1's first attempt, and the second attempts of stages 0 and 1,
   // which the log left open.
   EXPECT_EQ(job["numFailedStages"], 3);
@@ -234,6 +237,46 @@ TEST(AppStoreTest, AStageRunAgainIsANewAttemptAndAFailedJobEndsItsTasks) {
       events::JobStart{40, 1, "count", {{0, "groupByKey", 1, {}, {"range"}, false, true, true}}});
   EXPECT_EQ((*store->Job(1))["numSkippedStages"], 1);
   EXPECT_EQ((*store->Job(1))["numTasks"], 0);
+}
+
+TEST(AppStoreTest, RetentionNeverSpinsOnRunningAttemptsOrReusesAttemptNumbers) {
+  AppStore::Limits limits;
+  limits.retained_stages = 1;
+  auto store = std::make_shared<AppStore>(limits);
+  store->OnEvent(events::ApplicationStart{0, "app-4", "x", "u", "local[2]", "0.1.0", {}});
+  store->OnEvent(events::ExecutorAdded{0, "driver", "", 2});
+  events::StageInfo a{0, "reduceByKey", 1, {}, {"range"}, false, true, false};
+  events::StageInfo b{1, "reduceByKey", 1, {}, {"range"}, false, true, false};
+  events::StageInfo c{2, "collect", 1, {0, 1}, {"join"}, true, false, false};
+  store->OnEvent(events::JobStart{1, 0, "collect", {a, b, c}});
+  store->OnEvent(events::StageSubmitted{2, 0, 1});
+  store->OnEvent(events::StageSubmitted{2, 1, 1});
+  store->OnEvent(events::TaskStart{3, 1, 0, 0, 0, "driver"});
+  store->OnEvent(events::TaskStart{3, 2, 1, 0, 0, "driver"});
+  // Both attempts end while their tasks still run: more finished attempts
+  // than the limit, none of which may go yet.
+  store->OnEvent(events::StageCompleted{4, 0, false, "lost"});
+  store->OnEvent(events::StageCompleted{4, 1, false, "lost"});
+  EXPECT_EQ(store->Stages("")->size(), 3u);
+  store->OnEvent(events::TaskEnd{5, 1, 0, events::TaskEndState::kKilled, "", {}, {}});
+  store->OnEvent(events::TaskEnd{5, 2, 1, events::TaskEndState::kKilled, "", {}, {}});
+  // Stage 0 runs again: attempt 1, even once attempt 0 is dropped.
+  store->OnEvent(events::StageSubmitted{6, 0, 1});
+  store->OnEvent(events::TaskStart{7, 3, 0, 0, 1, "driver"});
+  store->OnEvent(events::TaskEnd{8, 3, 0, events::TaskEndState::kSuccess, "", {}, {}});
+  store->OnEvent(events::StageCompleted{8, 0, true, ""});
+  EXPECT_EQ(store->StageAttempt(0, 0).status().code(), StatusCode::kNotFound);
+  json again = *store->StageAttempt(0, 1);
+  EXPECT_EQ(again["status"], "COMPLETE");
+  EXPECT_EQ(again["numCompletedIndices"], 1);
+  store->OnEvent(events::StageSubmitted{9, 0, 1});
+  EXPECT_EQ((*store->StageAttempt(0, 2))["status"], "ACTIVE");
+  // A log that ends mid-job: the job and its open stages end with it.
+  store->OnEvent(events::ApplicationEnd{10, false, "driver killed"});
+  json job = *store->Job(0);
+  EXPECT_EQ(job["status"], "FAILED");
+  EXPECT_EQ(job["failureReason"], "driver killed");
+  EXPECT_EQ((*store->StageAttempt(0, 2))["status"], "FAILED");
 }
 
 TEST(AppStoreTest, RetentionKeepsTheNewestAndCountsTheRest) {
@@ -314,6 +357,18 @@ TEST(EventLogTest, EventsRoundTripAndACutLastLineIsDropped) {
   auto not_event = events::FromJson(json{{"event", "TaskStart"}, {"time", 1}});
   ASSERT_FALSE(not_event.ok());
   EXPECT_NE(not_event.status().message().find("taskId"), std::string::npos);
+  // Numbers out of range are refused, not wrapped.
+  json negative = ToJson(events::TaskStart{1, 2, 3, 4, 5, "e"});
+  negative["stageId"] = -1;
+  auto wrapped = events::FromJson(negative);
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_NE(wrapped.status().message().find("stageId"), std::string::npos);
+  json huge = ToJson(events::TaskStart{1, 2, 3, 4, 5, "e"});
+  huge["taskId"] = 1e30;
+  EXPECT_FALSE(events::FromJson(huge).ok());
+  json too_big = ToJson(events::TaskStart{1, 2, 3, 4, 5, "e"});
+  too_big["index"] = uint64_t{1} << 40;
+  EXPECT_FALSE(events::FromJson(too_big).ok());
   std::filesystem::remove_all(dir);
 }
 
@@ -466,6 +521,18 @@ TEST(HistorySourceTest, ServesEveryLogAndSkipsFilesThatAreNotLogs) {
   EXPECT_FALSE(two->completed());
   EXPECT_EQ((*two->Jobs(""))[0]["status"], "RUNNING");
   EXPECT_EQ(source.Find("junk"), nullptr);
+
+  // The in-progress log grows: only what was added is read, into the same
+  // store, once its line is complete.
+  {
+    std::ofstream out(dir + "/app-2.jsonl.inprogress", std::ios::app);
+    out << "\"JobEnd\",\"time\":5002,\"jobId\":0,\"succeeded\":true,\"error\":\"\"}\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the rescan interval
+  auto grown = source.Find("app-2");
+  ASSERT_NE(grown, nullptr);
+  EXPECT_EQ(grown, two);
+  EXPECT_EQ((*grown->Jobs(""))[0]["status"], "SUCCEEDED");
   std::filesystem::remove_all(dir);
 }
 

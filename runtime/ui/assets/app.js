@@ -90,6 +90,11 @@
     return h('div', { class: 'failure', title: full }, trunc(full, 200));
   }
 
+  // Partitions done, counted once however many attempts succeeded (what the
+  // progress bars show), or the successes when the API has no such figure.
+  const doneOf = (x) => (x.numCompletedIndices != null ? x.numCompletedIndices
+    : (x.numCompletedTasks != null ? x.numCompletedTasks : x.numCompleteTasks) || 0);
+
   function progress(done, running, failed, total) {
     done = done || 0; running = running || 0; failed = failed || 0; total = total || 0;
     const pct = (x) => (total > 0 ? Math.min(100, Math.max(0, (x * 100) / total)) : 0);
@@ -207,14 +212,14 @@
     if (j.numFailedStages) stages += ` (failed ${j.numFailedStages})`;
     return h('tr', {
       class: 'job', 'data-job-id': j.jobId, 'data-status': j.status,
-      'data-completed': j.numCompletedTasks || 0, 'data-total': j.numTasks || 0,
+      'data-completed': doneOf(j), 'data-total': j.numTasks || 0,
     },
     h('td', null, link(jobHref(app, j.jobId), String(j.jobId))),
     h('td', { class: 'name' }, link(jobHref(app, j.jobId), j.name || '-'),
       j.failureReason ? failure(j.failureReason) : null),
     h('td', null, badge(j.status)),
     tm(j.submissionTime), num(fmtDur(dur)), td(stages),
-    h('td', { class: 'bar' }, progress(j.numCompletedTasks, j.numActiveTasks, j.numFailedTasks, j.numTasks)));
+    h('td', { class: 'bar' }, progress(doneOf(j), j.numActiveTasks, j.numFailedTasks, j.numTasks)));
   }
   const JOB_HEAD = ['Job ID', 'Description', 'Status', 'Submitted', 'Duration', 'Stages', 'Tasks'];
 
@@ -236,13 +241,13 @@
     const href = stageHref(app, st.stageId, st.attemptId);
     return h('tr', {
       class: 'stage', 'data-stage-id': st.stageId, 'data-attempt-id': st.attemptId,
-      'data-status': st.status, 'data-completed': st.numCompleteTasks || 0, 'data-total': st.numTasks || 0,
+      'data-status': st.status, 'data-completed': doneOf(st), 'data-total': st.numTasks || 0,
     },
     h('td', null, link(href, String(st.stageId))), num(st.attemptId),
     h('td', { class: 'name' }, link(href, st.name || '-'), st.failureReason ? failure(st.failureReason) : null),
     h('td', null, badge(st.status)),
     tm(st.submissionTime), num(fmtDur(dur)),
-    h('td', { class: 'bar' }, progress(st.numCompleteTasks, st.numActiveTasks, st.numFailedTasks, st.numTasks)),
+    h('td', { class: 'bar' }, progress(doneOf(st), st.numActiveTasks, st.numFailedTasks, st.numTasks)),
     num(fmtBytes(st.inputBytes || 0)), num(fmtBytes(st.outputBytes || 0)),
     num(fmtBytes(st.shuffleReadBytes || 0)), num(fmtBytes(st.shuffleWriteBytes || 0)),
     num(fmtBytes(st.diskBytesSpilled || 0)));
@@ -357,7 +362,7 @@
         ['Completed', job.completionTime ? fmtTime(job.completionTime) : null], ['Duration', fmtDur(dur)],
         ['Stages', `${job.numCompletedStages || 0} completed, ${job.numActiveStages || 0} active, `
           + `${job.numSkippedStages || 0} skipped, ${job.numFailedStages || 0} failed`],
-        ['Tasks', progress(job.numCompletedTasks, job.numActiveTasks, job.numFailedTasks, job.numTasks)],
+        ['Tasks', progress(doneOf(job), job.numActiveTasks, job.numFailedTasks, job.numTasks)],
         ['Failure reason', job.failureReason ? h('span', { class: 'failure-full' }, job.failureReason) : null],
       ]),
       section('Stage graph', null, dag.length ? h('div', { class: 'scroll' }, dagSvg(app, dag, latestAttempts(stages)))
