@@ -276,7 +276,13 @@ TEST(AppStoreTest, RetentionNeverSpinsOnRunningAttemptsOrReusesAttemptNumbers) {
   json job = *store->Job(0);
   EXPECT_EQ(job["status"], "FAILED");
   EXPECT_EQ(job["failureReason"], "driver killed");
-  EXPECT_EQ((*store->StageAttempt(0, 2))["status"], "FAILED");
+  EXPECT_EQ(job["numFailedStages"], 3);  // 0 and 1 lost, 0's third attempt cut short
+  EXPECT_EQ(job["numSkippedStages"], 1);  // 2 never ran
+  // One finished attempt is kept: the last, stage 2's.
+  json kept = *store->Stages("");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0]["stageId"], 2);
+  EXPECT_EQ(kept[0]["status"], "SKIPPED");
 }
 
 TEST(AppStoreTest, RetentionKeepsTheNewestAndCountsTheRest) {
