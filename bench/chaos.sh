@@ -37,16 +37,8 @@ for f in "$GENTEXT" "$BASELINE" "$SUBMIT" "$APP"; do
   [[ -e $f ]] || { echo "chaos: $f is missing; run 'make build' first" >&2; exit 1; }
 done
 
-gen_key=$(sha1sum "$SRC_DIR/bench/gen_text.cc" | cut -c1-10)
-corpus=$CACHE/corpus-${MB}mb-${VOCAB}w-seed${CORPUS_SEED}-$gen_key
-if [[ ! -e $corpus/.complete ]]; then
-  mkdir -p "$CACHE"
-  rm -rf "$corpus" "$corpus.tmp.$$"
-  echo "chaos: generating ${MB} MiB corpus in $corpus"
-  "$GENTEXT" "$corpus.tmp.$$" "$MB" "$VOCAB" "$CORPUS_SEED"
-  touch "$corpus.tmp.$$/.complete"
-  mv "$corpus.tmp.$$" "$corpus"
-fi
+source "$SRC_DIR/bench/corpus.sh"
+corpus=$(wordcount_corpus "$GENTEXT" "$CACHE" "$MB" "$VOCAB" "$CORPUS_SEED")
 cat "$corpus"/part-* >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ember-chaos.XXXXXX")

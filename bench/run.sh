@@ -42,18 +42,8 @@ done
 [[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
 
 # --- corpus ------------------------------------------------------------------
-# Keyed by the generator's source too, so a changed generator never reuses an
-# old corpus.
-gen_key=$(sha1sum "$SRC_DIR/bench/gen_text.cc" | cut -c1-10)
-corpus=$CACHE/corpus-${MB}mb-${VOCAB}w-seed${SEED}-$gen_key
-if [[ ! -e $corpus/.complete ]]; then
-  mkdir -p "$CACHE"
-  rm -rf "$corpus" "$corpus.tmp.$$"
-  echo "bench: generating ${MB} MiB corpus in $corpus"
-  "$GENTEXT" "$corpus.tmp.$$" "$MB" "$VOCAB" "$SEED"
-  touch "$corpus.tmp.$$/.complete"  # dot files are not input to either program
-  mv "$corpus.tmp.$$" "$corpus"
-fi
+source "$SRC_DIR/bench/corpus.sh"
+corpus=$(wordcount_corpus "$GENTEXT" "$CACHE" "$MB" "$VOCAB" "$SEED")
 bytes=$(find "$corpus" -type f -name 'part-*' -printf '%s\n' | awk '{s += $1} END {print s}')
 mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b / 1048576}')
 

@@ -28,15 +28,8 @@ for f in "$GENTEXT" "$SUBMIT" "$APP" "$MANY" /usr/bin/time; do
   [[ -e $f ]] || { echo "bench-ui: $f is missing; run 'make build' first" >&2; exit 1; }
 done
 
-gen_key=$(sha1sum "$SRC_DIR/bench/gen_text.cc" | cut -c1-10)
-corpus=$CACHE/corpus-${MB}mb-100000w-seed42-$gen_key
-if [[ ! -e $corpus/.complete ]]; then
-  mkdir -p "$CACHE"
-  rm -rf "$corpus" "$corpus.tmp.$$"
-  "$GENTEXT" "$corpus.tmp.$$" "$MB" 100000 42
-  touch "$corpus.tmp.$$/.complete"
-  mv "$corpus.tmp.$$" "$corpus"
-fi
+source "$SRC_DIR/bench/corpus.sh"
+corpus=$(wordcount_corpus "$GENTEXT" "$CACHE" "$MB" 100000 42)
 cat "$corpus"/part-* >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ember-bench-ui.XXXXXX")

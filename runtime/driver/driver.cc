@@ -255,7 +255,7 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
                      Metrics::Start("driver", options_.bind_address, options_.metrics_port));
     RETURN_IF_ERROR(StartStatusReporting());
     scheduler::Scheduler::Options so;
-    so.listener = &listeners_;
+    so.listener = listeners_.empty() ? nullptr : &listeners_;
     so.max_task_failures = static_cast<uint32_t>(max_failures);
     so.max_result_bytes =
         static_cast<uint64_t>(settings_.GetOr("ember.driver.maxResultSize", int64_t{1} << 30));
@@ -333,20 +333,9 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     }
   }
 
-  // The web UI's store, the event log, and the UI server.
+  // The event log, and the web UI's store and server. With neither, the
+  // scheduler has no listener and builds no events.
   Status StartStatusReporting() {
-    ui::AppStore::Limits limits;
-    limits.retained_jobs = static_cast<size_t>(settings_.GetOr("ember.ui.retainedJobs", 1000));
-    limits.retained_stages = static_cast<size_t>(settings_.GetOr("ember.ui.retainedStages", 1000));
-    limits.retained_tasks = static_cast<size_t>(settings_.GetOr("ember.ui.retainedTasks", 1000));
-    app_store_ = std::make_shared<ui::AppStore>(limits);
-    listeners_.Add(app_store_.get());
-    const std::string log_dir = settings_.GetText("ember.eventLog.dir");
-    if (!log_dir.empty()) {
-      ASSIGN_OR_RETURN(event_log_, events::EventLogWriter::Open(log_dir, options_.app_id));
-      listeners_.Add(event_log_.get());
-      EMBER_LOG(kInfo) << "writing the event log to " << event_log_->path();
-    }
     events::ApplicationStart start;
     start.time = events::NowMillis();
     start.app_id = options_.app_id;
@@ -357,26 +346,39 @@ class Driver final : public internal::JobRunner, public transport::DriverEvents 
     for (const auto& [key, value] : options_.conf) {
       start.conf.emplace_back(key, events::IsSecretKey(key) ? events::kRedacted : value);
     }
-    listeners_.OnEvent(start);
-    if (options_.ui_port >= 0) {
-      auto server = ui::StartUiServer(options_.ui_bind_address, options_.ui_port,
-                                      options_.ui_port == 0 ? 0 : 16,
-                                      std::make_shared<ui::SingleAppSource>(app_store_));
-      if (server.ok()) {
-        ui_server_ = std::move(*server);
-        EMBER_LOG(kInfo) << "web UI at http://" << options_.ui_bind_address << ":"
-                         << ui_server_->port();
-      } else {
-        // Like Spark: a UI that cannot start does not stop the application.
-        EMBER_LOG(kWarning) << "no web UI: " << server.status().message();
-      }
+    const std::string log_dir = settings_.GetText("ember.eventLog.dir");
+    if (!log_dir.empty()) {
+      ASSIGN_OR_RETURN(event_log_, events::EventLogWriter::Open(log_dir, options_.app_id));
+      event_log_->OnEvent(start);
+      listeners_.Add(event_log_.get());
+      EMBER_LOG(kInfo) << "writing the event log to " << event_log_->path();
     }
+    if (options_.ui_port < 0) return Status::Ok();
+    ui::AppStore::Limits limits;
+    limits.retained_jobs = static_cast<size_t>(settings_.GetOr("ember.ui.retainedJobs", 1000));
+    limits.retained_stages = static_cast<size_t>(settings_.GetOr("ember.ui.retainedStages", 1000));
+    limits.retained_tasks = static_cast<size_t>(settings_.GetOr("ember.ui.retainedTasks", 1000));
+    auto store = std::make_shared<ui::AppStore>(limits);
+    store->OnEvent(start);  // before the first request can come
+    auto server = ui::StartUiServer(options_.ui_bind_address, options_.ui_port,
+                                    options_.ui_port == 0 ? 0 : 16,
+                                    std::make_shared<ui::SingleAppSource>(store));
+    if (!server.ok()) {
+      // Like Spark: a UI that cannot start does not stop the application.
+      EMBER_LOG(kWarning) << "no web UI: " << server.status().message();
+      return Status::Ok();
+    }
+    ui_server_ = std::move(*server);
+    app_store_ = std::move(store);
+    listeners_.Add(app_store_.get());
+    EMBER_LOG(kInfo) << "web UI at http://" << options_.ui_bind_address << ":"
+                     << ui_server_->port();
     return Status::Ok();
   }
 
   // The application ended with exit status `rc`.
   void Finish(int rc) {
-    if (!app_store_) return;
+    if (listeners_.empty()) return;
     const std::string error =
         rc == 0 ? ""
                 : (final_error_.empty() ? "the application returned " + std::to_string(rc)

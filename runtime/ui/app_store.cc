@@ -46,6 +46,14 @@ void Add(events::TaskMetrics& sum, const events::TaskMetrics& m) {
   sum.spilled_bytes += m.spilled_bytes;
 }
 
+// Marks partition `index` done; true when it was not before.
+bool MarkDone(std::vector<bool>& done, uint32_t index) {
+  if (index >= done.size()) done.resize(index + 1);
+  if (done[index]) return false;
+  done[index] = true;
+  return true;
+}
+
 int64_t Ms(double seconds) {
   return static_cast<int64_t>(std::llround(seconds * 1000));
 }
@@ -303,9 +311,8 @@ void AppStore::EndTask(uint64_t task_id, TaskStatus status, const std::string& e
   if (job != jobs_.end() && job->second.active > 0) {
     --job->second.active;
     count(job->second.complete, job->second.failed, job->second.killed);
-    const uint64_t key = uint64_t{running.stage.first} << 32 | running.index;
     if (status == TaskStatus::kSuccess && job->second.status == JobStatus::kRunning &&
-        job->second.done_indices.insert(key).second) {
+        MarkDone(job->second.done_indices[running.stage.first], running.index)) {
       ++job->second.completed_indices;
     }
   }
@@ -327,7 +334,7 @@ void AppStore::EndTask(uint64_t task_id, TaskStatus status, const std::string& e
   count(stage.complete, stage.failed, stage.killed);
   if (status == TaskStatus::kSuccess) {
     Add(stage.sums, metrics);
-    if (stage.status == StageStatus::kActive && stage.done_indices.insert(running.index).second) {
+    if (stage.status == StageStatus::kActive && MarkDone(stage.done_indices, running.index)) {
       ++stage.completed_indices;
     }
   }

@@ -17,7 +17,6 @@
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -92,7 +91,7 @@ class AppStore : public events::Listener {
     uint64_t dropped_tasks = 0;
     // Partitions that succeeded, counted once however many attempts did;
     // the set is let go when the attempt ends.
-    std::unordered_set<uint32_t> done_indices;
+    std::vector<bool> done_indices;  // by partition
     uint32_t completed_indices = 0;
   };
   using StageKey = std::pair<uint32_t, uint32_t>;  // id, attempt
@@ -107,8 +106,9 @@ class AppStore : public events::Listener {
     uint32_t active = 0, complete = 0, failed = 0, killed = 0;
     uint32_t completed_stages = 0, failed_stages = 0, skipped_stages = 0;
     std::set<StageKey> stages;  // attempts run for this job
-    // (stage id << 32 | partition) that succeeded; let go when the job ends.
-    std::unordered_set<uint64_t> done_indices;
+    // Stage id -> by partition, whether it succeeded; let go when the job
+    // ends.
+    std::unordered_map<uint32_t, std::vector<bool>> done_indices;
     uint32_t completed_indices = 0;
   };
   struct Executor {

@@ -13,11 +13,6 @@ namespace ember::ui {
 namespace {
 // Requests within this long of a scan reuse it: the UI polls every second.
 constexpr auto kRescanEvery = std::chrono::milliseconds(500);
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 HistorySource::HistorySource(std::string dir, AppStore::Limits limits)
@@ -33,7 +28,7 @@ void HistorySource::RefreshLocked() {
     const std::string path = entry.path().string();
     const std::string in_progress =
         std::string(events::kEventLogSuffix) + events::kInProgressSuffix;
-    if (!EndsWith(path, events::kEventLogSuffix) && !EndsWith(path, in_progress)) continue;
+    if (!path.ends_with(events::kEventLogSuffix) && !path.ends_with(in_progress)) continue;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     seen.insert(path);
