@@ -104,7 +104,7 @@ print(int((t("terminationTime") - t("lastSubmissionAttemptTime")).total_seconds(
 # at most a minute: a fault injected after it lands while tasks run.
 wait_job_started() { # APP
   for _ in $(seq 1 600); do
-    k logs "$1-driver" 2>/dev/null | grep -q 'job 0 .* started' && return 0
+    k logs "$1-driver" 2>/dev/null | grep 'job 0 .* started' >/dev/null && return 0
     [[ $(state_of "$1") == COMPLETED ]] && return 0
     sleep 0.1
   done
@@ -175,7 +175,7 @@ scenario_spark_pi() {
   fresh spark-pi
   k apply -f manifests/examples/spark-pi.yaml >/dev/null
   wait_state spark-pi COMPLETED
-  k logs spark-pi-driver | grep -q '^Pi is roughly 3\.14' || die "SparkPi printed no estimate of pi"
+  k logs spark-pi-driver | grep '^Pi is roughly 3\.14' >/dev/null || die "SparkPi printed no estimate of pi"
   # The operator counts it, as read through the API server's pod proxy
   # (kind's host cannot reach pod IPs, so this does not need Prometheus).
   local pod metrics
@@ -347,7 +347,7 @@ scenario_driver_deleted() {
   new_uid=$(k get pod pi-retry-driver -o jsonpath='{.metadata.uid}' 2>/dev/null || true)
   [[ -n $new_uid ]] || die "pi-retry completed after a retry, but has no driver pod"
   [[ $new_uid != "$uid" ]] || die "pi-retry's driver pod is the one that was deleted"
-  k logs pi-retry-driver | grep -q '^Pi is roughly 3\.14' || die "the retried pi-retry printed no estimate of pi"
+  k logs pi-retry-driver | grep '^Pi is roughly 3\.14' >/dev/null || die "the retried pi-retry printed no estimate of pi"
   log "pi-retry retried after its driver was deleted: COMPLETED, executionAttempts=$attempts"
 }
 
@@ -584,7 +584,7 @@ EOF
   log "Prometheus scrapes ember_ series of the operator, pi-mon-driver and pi-mon-exec-1/2"
   # The key panels have data while the job runs.
   for q in ember_operator_is_leader ember_executors_registered ember_tasks_running ember_operator_applications; do
-    curl -fsS "$api/query" --data-urlencode "query=$q" | grep -q '"result":\[{' || die "key panel series $q has no data"
+    curl -fsS "$api/query" --data-urlencode "query=$q" | grep '"result":\[{' >/dev/null || die "key panel series $q has no data"
   done
   # Every dashboard query and alert expression evaluates without error.
   python3 - "$repo/monitoring/dashboards/ember.json" "$repo/monitoring/alerts/ember-alerts.yaml" > "$work/exprs" <<'EOF'

@@ -210,7 +210,7 @@ done
 for obj in pod/spark-pi-driver pod/spark-pi-exec-1 pod/spark-pi-exec-2 service/spark-pi-driver-svc; do
   kubectl get -n "$jobs_ns" "$obj" >/dev/null || fail "$obj was not created"
 done
-kubectl get -n "$jobs_ns" events --field-selector involvedObject.name=spark-pi -o name | grep -q . ||
+kubectl get -n "$jobs_ns" events --field-selector involvedObject.name=spark-pi -o name | grep . >/dev/null ||
   fail "the operator recorded no Event with the chart's RBAC"
 kubectl delete -n "$jobs_ns" sparkapp spark-pi --wait=false >/dev/null
 sleep 2 # let the deletion's reconcile run before reading the log

@@ -222,7 +222,7 @@ case_cluster() {
     show_logs
     fail "the driver exited $driver_rc"
   fi
-  docker logs "$tag-driver" 2>&1 | grep -q 'WordCount: wrote /data/output' || fail "the driver did not report the output"
+  docker logs "$tag-driver" 2>&1 | grep 'WordCount: wrote /data/output' >/dev/null || fail "the driver did not report the output"
   check_output
   # Both executors took part: each registered with the driver.
   local registered
@@ -238,7 +238,7 @@ case_executor_killed() {
   start_cluster "$work/app.json" "$driver_image" 2
   # Kill executor 2 once tasks are running on the cluster.
   local deadline=$((SECONDS + 120))
-  until docker logs "$tag-driver" 2>&1 | grep -Eq 'job [0-9]+ .* started'; do
+  until docker logs "$tag-driver" 2>&1 | grep -E 'job [0-9]+ .* started' >/dev/null; do
     ((SECONDS < deadline)) || { show_logs; fail "no stage started within 120 s"; }
     [[ $(docker inspect -f '{{.State.Running}}' "$tag-driver") == true ]] || { show_logs; fail "the driver exited before any stage started"; }
     sleep 0.2
@@ -253,7 +253,7 @@ case_executor_killed() {
     show_logs
     fail "the driver exited $driver_rc after an executor was killed"
   fi
-  docker logs "$tag-driver" 2>&1 | grep -Eq 'executor 2 lost' ||
+  docker logs "$tag-driver" 2>&1 | grep -E 'executor 2 lost' >/dev/null ||
     { show_logs; fail "the driver never noticed that executor 2 was lost"; }
   check_output
 }
@@ -290,7 +290,7 @@ case_hardened() {
   done
   # The driver with a read-only root and scratch on tmpfs, as in a pod.
   docker run --rm --label "$tag" "${restricted[@]}" --tmpfs /tmp "$driver_image" \
-    ember-submit --master 'local[2]' /opt/ember/examples/libsparkpi.so 4 | grep -q '^Pi is roughly' ||
+    ember-submit --master 'local[2]' /opt/ember/examples/libsparkpi.so 4 | grep '^Pi is roughly' >/dev/null ||
     fail "SparkPi failed with a read-only root"
   # The history server is in the driver image and runs there.
   docker run --rm --label "$tag" "${restricted[@]}" "$driver_image" ember-history --version |
@@ -313,7 +313,7 @@ stop_cleanly() {
   shift 2
   docker run -d --name "$name" --label "$tag" "${restricted[@]}" --tmpfs /var/lib/ember "$@" >/dev/null
   local deadline=$((SECONDS + 30))
-  until docker logs "$name" 2>&1 | grep -Eq "$pattern"; do
+  until docker logs "$name" 2>&1 | grep -E "$pattern" >/dev/null; do
     ((SECONDS < deadline)) || { docker logs "$name" >&2; fail "$name never reached '$pattern'"; }
     [[ $(docker inspect -f '{{.State.Running}}' "$name") == true ]] || { docker logs "$name" >&2; fail "$name exited early"; }
     sleep 0.2
@@ -324,7 +324,7 @@ stop_cleanly() {
   rc=$(docker inspect -f '{{.State.ExitCode}}' "$name")
   ((took < 15)) || fail "$name took $took s to stop: SIGTERM did not reach it"
   [[ $rc != 137 ]] || fail "$name was killed (137): SIGTERM did not reach it"
-  docker logs "$name" 2>&1 | grep -q 'SIGTERM' || { docker logs "$name" >&2; fail "$name did not say it got SIGTERM"; }
+  docker logs "$name" 2>&1 | grep 'SIGTERM' >/dev/null || { docker logs "$name" >&2; fail "$name did not say it got SIGTERM"; }
   log "$name stopped in $took s, exit $rc"
 }
 
@@ -446,7 +446,7 @@ case_install() {
   fi
   # CMake wraps long messages, so a long TMPDIR can split the path from
   # "is missing": join the lines before looking.
-  tr -s ' \n' '  ' <"$work/broken.log" | grep -q 'include/ember/ember.h is missing' ||
+  tr -s ' \n' '  ' <"$work/broken.log" | grep 'include/ember/ember.h is missing' >/dev/null ||
     { cat "$work/broken.log" >&2; fail "the error does not name the missing header"; }
   log "installed, moved, and built against with find_package(Ember) and pkg-config"
 }

@@ -65,7 +65,7 @@ EOF
 free_port() { "$repo/hack/free-port.sh" || fail "no free port"; }
 wait_http() { # URL SECONDS [TEXT]
   local deadline=$((SECONDS + $2))
-  until curl -fsS --max-time 2 "$1" 2>/dev/null | grep -q "${3:-.}"; do
+  until curl -fsS --max-time 2 "$1" 2>/dev/null | grep "${3:-.}" >/dev/null; do
     ((SECONDS < deadline)) || return 1
     sleep 0.2
   done
