@@ -36,9 +36,12 @@ fail() {
 
 for i in $(seq 1 400); do echo "w$((i % 13)) v$((i % 7)) common"; done >"$work/words.txt"
 port=$(bash "$repo/hack/free-port.sh")
+# 400 tasks of 300 ms: a minute of work, far more than the pages need even on
+# a loaded machine, so job 1 is still running when they render; touching hold
+# ends the rest at once.
 "$build/bin/ember-submit" --master 'local-cluster[2,1]' --no-progress --ui-port "$port" \
   --conf ember.task.maxFailures=3 --conf myapp.db.password=hunter2 \
-  "$app" ui "$work/words.txt" "$work/out" 60 300 "$work/hold" >"$work/driver.out" 2>"$work/driver.err" &
+  "$app" ui "$work/words.txt" "$work/out" 400 300 "$work/hold" >"$work/driver.out" 2>"$work/driver.err" &
 driver_pid=$!
 base="http://127.0.0.1:$port"
 
@@ -96,7 +99,7 @@ sleep 2
 render jobs-2 "/$app_path/jobs"
 job2=$(attr "$artifacts/jobs-2.html" 'data-job-id="1"' data-completed)
 ((job2 > job1)) || fail "progress did not advance: $job1 then $job2 completed tasks"
-echo "browser_test: job 1 progress in the page: $job1 then $job2 of 60 tasks"
+echo "browser_test: job 1 progress in the page: $job1 then $job2 of 400 tasks"
 
 render job-0 "/$app_path/jobs/0"
 (($(count "$artifacts/job-0.html" dag-stage) == 2)) || fail "job 0's DAG does not show 2 stages"

@@ -79,9 +79,11 @@ OperatorProcess::OperatorProcess(const std::string& ns, const std::string& lease
                                    "--metrics-bind-address=127.0.0.1",
                                    "--metrics-port=" + std::to_string(metrics_port_),
                                    "--health-port=" + std::to_string(health_port_),
-                                   // Short leases so that a takeover fits in a test.
-                                   "--lease-duration=4s",
-                                   "--renew-deadline=3s",
+                                   // The defaults, so that a renewal slowed by a loaded
+                                   // machine never costs the lease; the takeover tests
+                                   // pass kShortLease.
+                                   "--lease-duration=15s",
+                                   "--renew-deadline=10s",
                                    "--retry-period=500ms",
                                    "--log-format=text",
                                    "--log-level=info"};

@@ -32,6 +32,9 @@ void InstallCrd(Client* client);
 nlohmann::json App(const std::string& ns, const std::string& name,
                    const nlohmann::json& spec = nlohmann::json::object());
 
+// Flags for a lease short enough that a takeover after a kill fits in a test.
+inline const std::vector<std::string> kShortLease = {"--lease-duration=4s", "--renew-deadline=3s"};
+
 // ember-operator, started against the test control plane.
 class OperatorProcess {
  public:

@@ -345,7 +345,9 @@ TEST_F(OperatorTest, DeletedExecutorIsReplaced) {
 
 TEST_F(OperatorTest, SubmissionTimeoutReportsTheImagePullReason) {
   OperatorProcess& op = StartOperator();
-  Create("pull", {{"timeouts", {{"submission", "3s"}}}});
+  // The timeout leaves the fake kubelet time to report the pull failure on a
+  // loaded machine; otherwise the reason is the bare SubmissionTimeout.
+  Create("pull", {{"timeouts", {{"submission", "8s"}}}});
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "pull", "SUBMITTED"));
   kubelet_->Waiting("pull-driver", "ImagePullBackOff", "Back-off pulling image \"ember-driver:test\"");
   auto waiting = WaitForApp(client_.get(), ns_, "pull", [](const json& a) {
@@ -355,7 +357,7 @@ TEST_F(OperatorTest, SubmissionTimeoutReportsTheImagePullReason) {
   auto failed = WaitForState(client_.get(), ns_, "pull", "SUBMISSION_FAILED");
   ASSERT_TRUE(failed);
   EXPECT_EQ(Status(*failed)["applicationState"]["reason"], "ImagePullBackOff");
-  EXPECT_NE(Status(*failed)["applicationState"]["errorMessage"].get<std::string>().find("not running after 3s"),
+  EXPECT_NE(Status(*failed)["applicationState"]["errorMessage"].get<std::string>().find("not running after 8s"),
             std::string::npos);
   EXPECT_TRUE(WaitForPods(client_.get(), ns_, "pull", [](const auto& pods) { return pods.empty(); }));
   const std::string metrics = op.Metrics();
@@ -377,7 +379,7 @@ TEST_F(OperatorTest, ImageThatIsNeverPulledFailsTheSubmissionAtOnce) {
 
 TEST_F(OperatorTest, UnschedulableDriverFailsItsSubmissionWithTheSchedulersMessage) {
   StartOperator();
-  Create("big", {{"driver", {{"memory", "512g"}}}, {"timeouts", {{"submission", "2s"}}}});
+  Create("big", {{"driver", {{"memory", "512g"}}}, {"timeouts", {{"submission", "8s"}}}});
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "big", "SUBMITTED"));
   kubelet_->Unschedulable("big-driver", "0/1 nodes are available: 1 Insufficient memory.");
   auto failed = WaitForState(client_.get(), ns_, "big", "SUBMISSION_FAILED");
@@ -423,7 +425,7 @@ TEST_F(OperatorTest, DriverThatNeverTurnsReadyFailsTheRun) {
 
 TEST_F(OperatorTest, ExecutorThatNeverStartsIsReplaced) {
   StartOperator();
-  Create("slowexec", {{"timeouts", {{"executorStart", "2s"}}}});
+  Create("slowexec", {{"timeouts", {{"executorStart", "8s"}}}});
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "slowexec", "SUBMITTED"));
   kubelet_->Run("slowexec-driver");
   kubelet_->Unschedulable("slowexec-exec-1", "0/1 nodes are available: 1 Insufficient cpu.");
@@ -602,7 +604,9 @@ TEST_F(OperatorTest, RefusedPodFailsTheSubmissionWithTheApiServersMessage) {
 
 TEST_F(OperatorTest, KilledOperatorCarriesOnWithoutDuplicates) {
   constexpr int kApps = 30;
-  StartOperator({"--workers=2"});
+  std::vector<std::string> flags = kShortLease;
+  flags.push_back("--workers=2");
+  StartOperator(flags);
   for (int i = 0; i < kApps; ++i) Create("app" + std::to_string(i), {{"executor", {{"instances", 2}}}});
   // Kill it mid-flight: some applications are submitted, some not yet.
   ASSERT_TRUE(Eventually([&] {
@@ -614,7 +618,7 @@ TEST_F(OperatorTest, KilledOperatorCarriesOnWithoutDuplicates) {
   operators_.back()->process().Signal(SIGKILL);
   operators_.back()->process().Wait();
   operators_.clear();
-  StartOperator();
+  StartOperator(kShortLease);
   for (int i = 0; i < kApps; ++i) {
     const std::string name = "app" + std::to_string(i);
     ASSERT_TRUE(WaitForState(client_.get(), ns_, name, "SUBMITTED")) << name;
@@ -637,9 +641,9 @@ TEST_F(OperatorTest, KilledOperatorCarriesOnWithoutDuplicates) {
 }
 
 TEST_F(OperatorTest, OnlyTheLeaderWritesAndTheOtherTakesOver) {
-  OperatorProcess& first = StartOperator();
+  OperatorProcess& first = StartOperator(kShortLease);
   ASSERT_TRUE(Eventually([&] { return first.Metrics().find("ember_operator_is_leader 1") != std::string::npos; }));
-  OperatorProcess& second = StartOperator();
+  OperatorProcess& second = StartOperator(kShortLease);
   Create("one");
   ASSERT_TRUE(WaitForState(client_.get(), ns_, "one", "SUBMITTED"));
   const std::string standby = second.Metrics();

@@ -174,10 +174,11 @@ TEST(ExactlyOnceOutputTest, FailedJobRemovesItsOutputAndStopsEveryTask) {
   const std::string out = work.path() + "/out";
   const std::string hold = work.path() + "/release";
   // Record 100 (part 0) always throws; the other parts take 20 s (5,000
-  // records at 4 ms), far longer than the 2 s the driver waits for killed
-  // attempts, so they are running when the job fails and only a kill
-  // stops them in time.
-  ExternalCluster cluster("it-save-fail", 2, {"--conf", "ember.task.killGraceMs=2000"},
+  // records at 4 ms), longer than the 10 s the driver waits at most for
+  // killed attempts, so they are running when the job fails and only a kill
+  // stops them in time. The grace is long so that a slow acknowledgement on a
+  // loaded machine is still awaited rather than given up on.
+  ExternalCluster cluster("it-save-fail", 2, {"--conf", "ember.task.killGraceMs=10000"},
                           {"save", "40000", "8", "4000", work.path(), out, "100", hold});
   const auto port = cluster.WaitForPort();
   ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();

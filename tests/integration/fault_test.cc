@@ -253,7 +253,7 @@ TEST(HeartbeatTest, FrozenExecutorIsLostByHeartbeatAndItsWorkRedone) {
   ExternalCluster cluster(
       "it-sigstop", 2,
       {"--conf", "ember.executor.heartbeatIntervalMs=200", "--conf",
-       "ember.executor.heartbeatTimeoutMs=2000"},
+       "ember.executor.heartbeatTimeoutMs=5000"},
       {"slow", std::to_string(kRecords), "8", "1000", "300000", markers.path()});
   const auto port = cluster.WaitForPort();
   ASSERT_TRUE(port.has_value()) << cluster.driver().Wait(std::chrono::seconds(1)).Describe();
@@ -291,7 +291,7 @@ TEST(HeartbeatTest, FrozenLocalClusterExecutorIsKilledOnceLost) {
   TempDir markers("ember-markers");
   Process driver({Bin("ember-submit"), "--master", "local-cluster[2,1]", "--log-level", "info",
                   "--conf", "ember.executor.heartbeatIntervalMs=200", "--conf",
-                  "ember.executor.heartbeatTimeoutMs=2000", EMBER_OPS_APP, "slow",
+                  "ember.executor.heartbeatTimeoutMs=5000", EMBER_OPS_APP, "slow",
                   std::to_string(kRecords), "8", "1000", "300000", markers.path()});
   // The first executor process to write a map marker is the victim.
   pid_t victim = 0;

@@ -70,8 +70,10 @@ wait_http() { # URL SECONDS [TEXT]
     sleep 0.2
   done
 }
-scrape() { # NAME URL
+fetch() { # NAME URL
   curl -fsS --max-time 5 "$2" >"$work/$1.prom" || fail "could not scrape $1 at $2"
+}
+check_metrics() { # NAME: promtool on what fetch saved
   local out
   if ! out=$(promtool check metrics <"$work/$1.prom" 2>&1); then
     echo "$out" >&2
@@ -94,7 +96,8 @@ op_health=$(free_port)
   --health-port="$op_health" --namespaces=ember-monitoring-test --log-level=warning >"$work/operator.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$op_health/readyz" 60 || { cat "$work/operator.log" >&2; fail "the operator never became ready"; }
-scrape operator "http://127.0.0.1:$op_metrics/metrics"
+fetch operator "http://127.0.0.1:$op_metrics/metrics"
+check_metrics operator
 # ember-operator --check-url, what the chart's helm test runs.
 "$build/bin/ember-operator" --check-url "http://127.0.0.1:$op_metrics/metrics" --check-contains ember_operator_is_leader \
   >/dev/null || fail "ember-operator --check-url failed against a ready operator"
@@ -115,20 +118,25 @@ exec_metrics=$(free_port)
 mkdir -p "$work/markers"
 "$build/bin/ember-driver" --master 'external[1]' --app-id mon-1 --secret-file "$work/secret" \
   --port "$driver_port" --metrics-port "$driver_metrics" --local-dir "$work/driver" --log-level warning \
-  "$ops_app" slow 2000 4 1000 200000 "$work/markers" >"$work/driver.log" 2>&1 &
+  "$ops_app" slow 2000 4 1000 3000000 "$work/markers" >"$work/driver.log" 2>&1 &
 pids+=($!)
 "$build/bin/ember-executor" --driver "127.0.0.1:$driver_port" --executor-id 1 --app-id mon-1 --cores 2 \
   --secret-file "$work/secret" --metrics-port "$exec_metrics" --local-dir "$work/executor" \
   --log-level warning >"$work/executor.log" 2>&1 &
 pids+=($!)
-# Scrape in the reduce phase: shuffle written and read, tasks run and running.
+# Scrape in the reduce phase (8 tasks of 3 s on 2 cores: about 12 s): shuffle
+# written and read, tasks run and running.
 deadline=$((SECONDS + 120))
 until compgen -G "$work/markers/reduce-*" >/dev/null; do
   ((SECONDS < deadline)) || { cat "$work/driver.log" "$work/executor.log" >&2; fail "the job never reached its reduce stage"; }
   sleep 0.2
 done
-scrape driver "http://127.0.0.1:$driver_metrics/metrics"
-scrape executor "http://127.0.0.1:$exec_metrics/metrics"
+# Both fetched before promtool runs on either: the phase lasts seconds, not
+# minutes.
+fetch driver "http://127.0.0.1:$driver_metrics/metrics"
+fetch executor "http://127.0.0.1:$exec_metrics/metrics"
+check_metrics driver
+check_metrics executor
 
 # --- names -----------------------------------------------------------------
 cat "$work"/{operator,driver,executor}.prom | sed -n 's/^# TYPE \(ember_[a-z0-9_]*\) .*/\1/p' | sort -u >"$work/scraped"
