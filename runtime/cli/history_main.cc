@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
       {
           {"port", "PORT", "port of the web UI and REST API (default 18080; 0: any free port)"},
           {"bind-address", "ADDR", "address to listen on (default 127.0.0.1)"},
+          {"max-applications", "N",
+           "applications whose full state stays in memory; others are read again from "
+           "their logs when asked for (default 50)"},
           {"log-level", "LEVEL", "debug, info, warning, error or off"},
           {"version", "", "print the version and exit"},
           {"help", "", "print this help and exit"},
@@ -65,7 +68,14 @@ int main(int argc, char** argv) {
     port = static_cast<int>(*parsed);
   }
   const std::string bind = flags.GetOr("bind-address", "127.0.0.1");
-  auto source = std::make_shared<ember::ui::HistorySource>(dir, ember::ui::AppStore::Limits{});
+  size_t max_loaded = ember::ui::HistorySource::kDefaultMaxLoaded;
+  if (auto v = flags.Get("max-applications")) {
+    auto parsed = ember::cli::ParseIntFlag("max-applications", *v, 1, 1'000'000);
+    if (!parsed.ok()) return Fail(parsed.status());
+    max_loaded = static_cast<size_t>(*parsed);
+  }
+  auto source =
+      std::make_shared<ember::ui::HistorySource>(dir, ember::ui::AppStore::Limits{}, max_loaded);
   auto server = ember::ui::StartUiServer(bind, port, 0, source);
   if (!server.ok()) return Fail(server.status(), 1);
   EMBER_LOG(kInfo) << "serving the event logs of " << dir << " at http://" << bind << ":"

@@ -7,16 +7,24 @@
 // Files that are not event logs are logged once and skipped until they
 // change.
 //
+// Memory stays bounded however many logs the directory holds: every log
+// keeps only its application's summary (the /applications entry), and the
+// full stores of at most `max_loaded` applications, the ones most recently
+// asked for, stay in memory. Another is read again from its log when a
+// request needs it, as Spark's history server does beyond
+// spark.history.retainedApplications.
+//
 // Thread-safety: thread-safe.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
-#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/ui/ui_server.h"
 
@@ -24,25 +32,44 @@ namespace ember::ui {
 
 class HistorySource : public AppSource {
  public:
-  HistorySource(std::string dir, AppStore::Limits limits);
-  std::vector<std::shared_ptr<const AppStore>> List() override;
+  static constexpr size_t kDefaultMaxLoaded = 50;
+
+  HistorySource(std::string dir, AppStore::Limits limits, size_t max_loaded = kDefaultMaxLoaded);
+  nlohmann::json Applications() override;
   std::shared_ptr<const AppStore> Find(const std::string& app_id) override;
+
+  // Applications whose full store is in memory now; for tests.
+  size_t LoadedForTest();
 
  private:
   struct Log {
     uint64_t size = 0;
     int64_t mtime = 0;
-    uint64_t offset = 0;              // read up to here
-    bool checked = false;             // read at this size and time
-    std::shared_ptr<AppStore> store;  // null: not an event log
+    bool checked = false;  // read at this size and time
+    bool is_log = false;   // it had an ApplicationStart
+    std::string app_id;
+    bool completed = false;
+    nlohmann::json summary;  // AppStore::Application() at the last read
+    // Null when evicted; then `offset` is meaningless and a read starts over.
+    std::shared_ptr<AppStore> store;
+    uint64_t offset = 0;  // read up to here, into `store`
+    uint64_t last_used = 0;
   };
-  // Reads what `log` has not read of `path`; false when it is no log.
-  bool ReadMore(const std::string& path, Log& log);
+  // Reads what `log` has not read of `path`, from the start when it has no
+  // store; false when it is no event log.
+  bool ReadMoreLocked(const std::string& path, Log& log);
   void RefreshLocked();
+  // Drops the least recently used stores beyond max_loaded_, except `keep`.
+  void EvictLocked(const Log* keep);
+  // The log of `app_id`: a finished one wins over an .inprogress left behind.
+  Log* FindLocked(const std::string& app_id);
+
   const std::string dir_;
   const AppStore::Limits limits_;
+  const size_t max_loaded_;
   std::mutex mu_;
   std::map<std::string, Log> logs_;  // by path
+  uint64_t use_clock_ = 0;
   std::chrono::steady_clock::time_point last_refresh_{};
 };
 

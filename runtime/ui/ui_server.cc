@@ -161,9 +161,7 @@ HttpReply HandleUiRequest(AppSource& source, const HttpRequest& request) {
     return ErrorReply(404, "no such API path; see docs/ui.md for the paths");
   }
   if (parts.size() == 1) {
-    json apps = json::array();
-    for (const auto& app : source.List()) apps.push_back(app->Application());
-    return JsonReply(200, apps);
+    return JsonReply(200, source.Applications());
   }
   auto app = source.Find(parts[1]);
   if (app == nullptr) {

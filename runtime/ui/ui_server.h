@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/ui/app_store.h"
 #include "common/http_server.h"
+#include "runtime/ui/app_store.h"
 
 namespace ember::ui {
 
@@ -19,7 +19,8 @@ namespace ember::ui {
 class AppSource {
  public:
   virtual ~AppSource() = default;
-  virtual std::vector<std::shared_ptr<const AppStore>> List() = 0;
+  // The /applications answer: one summary per application, newest first.
+  virtual nlohmann::json Applications() = 0;
   // Null when there is no such application.
   virtual std::shared_ptr<const AppStore> Find(const std::string& app_id) = 0;
 };
@@ -28,7 +29,7 @@ class AppSource {
 class SingleAppSource : public AppSource {
  public:
   explicit SingleAppSource(std::shared_ptr<const AppStore> store) : store_(std::move(store)) {}
-  std::vector<std::shared_ptr<const AppStore>> List() override { return {store_}; }
+  nlohmann::json Applications() override { return nlohmann::json::array({store_->Application()}); }
   std::shared_ptr<const AppStore> Find(const std::string& app_id) override {
     return store_->app_id() == app_id ? store_ : nullptr;
   }

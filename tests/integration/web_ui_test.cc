@@ -266,6 +266,11 @@ TEST(WebUiFlagsTest, BadUiFlagsAndEventLogDirsAreErrorsThatNameThem) {
   auto history = RunProcess({Bin("ember-history"), dir + "/missing"});
   EXPECT_TRUE(history.Exited(2)) << history.Describe();
   EXPECT_NE(history.err.find("is not a directory"), std::string::npos) << history.err;
+  for (const char* bad : {"0", "-3", "many"}) {
+    auto limited = RunProcess({Bin("ember-history"), "--max-applications", bad, dir});
+    EXPECT_TRUE(limited.Exited(2)) << bad << ": " << limited.Describe();
+    EXPECT_NE(limited.err.find("--max-applications"), std::string::npos) << limited.err;
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -276,7 +276,7 @@ TEST(AppStoreTest, RetentionNeverSpinsOnRunningAttemptsOrReusesAttemptNumbers) {
   json job = *store->Job(0);
   EXPECT_EQ(job["status"], "FAILED");
   EXPECT_EQ(job["failureReason"], "driver killed");
-  EXPECT_EQ(job["numFailedStages"], 3);  // 0 and 1 lost, 0's third attempt cut short
+  EXPECT_EQ(job["numFailedStages"], 3);   // 0 and 1 lost, 0's third attempt cut short
   EXPECT_EQ(job["numSkippedStages"], 1);  // 2 never ran
   // One finished attempt is kept: the last, stage 2's.
   json kept = *store->Stages("");
@@ -516,8 +516,10 @@ TEST(HistorySourceTest, ServesEveryLogAndSkipsFilesThatAreNotLogs) {
         << ToJson(events::JobStart{5001, 0, "count", {}}).dump() << "\n{\"event\":";
   }
   HistorySource source(dir, AppStore::Limits{});
-  auto apps = source.List();
-  ASSERT_EQ(apps.size(), 2u);
+  const json apps = source.Applications();
+  ASSERT_EQ(apps.size(), 2u) << apps.dump();
+  EXPECT_EQ(apps[0]["id"], "app-2") << "newest first";
+  EXPECT_EQ(apps[1]["id"], "app-1");
   auto one = source.Find("app-1");
   ASSERT_NE(one, nullptr);
   EXPECT_TRUE(one->completed());
@@ -539,6 +541,54 @@ TEST(HistorySourceTest, ServesEveryLogAndSkipsFilesThatAreNotLogs) {
   ASSERT_NE(grown, nullptr);
   EXPECT_EQ(grown, two);
   EXPECT_EQ((*grown->Jobs(""))[0]["status"], "SUCCEEDED");
+  std::filesystem::remove_all(dir);
+}
+
+// Five logs and room for two stores: every application is listed, each one
+// asked for is answered in full (read again from its log when it was
+// evicted), and no more than two stores are ever held.
+TEST(HistorySourceTest, HoldsAtMostMaxLoadedStoresAndReadsOthersAgainWhenAsked) {
+  const std::string dir = testing::MakeTempDir("ember-history");
+  const auto log_of = [](const std::string& id) {
+    std::vector<Event> events = WordCountEvents();
+    std::get<events::ApplicationStart>(events.front()).app_id = id;
+    events.push_back(events::ApplicationEnd{2000, true, ""});
+    return events;
+  };
+  const json want_jobs = *Fold(log_of("x"))->Jobs("");
+  const json want_stages = *Fold(log_of("x"))->Stages("");
+  for (int i = 1; i <= 5; ++i) {
+    auto writer = events::EventLogWriter::Open(dir, "app-" + std::to_string(i));
+    ASSERT_TRUE(writer.ok());
+    for (const Event& e : log_of("app-" + std::to_string(i))) (*writer)->OnEvent(e);
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  HistorySource source(dir, AppStore::Limits{}, 2);
+  const json apps = source.Applications();
+  ASSERT_EQ(apps.size(), 5u) << apps.dump();
+  EXPECT_LE(source.LoadedForTest(), 2u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(apps[static_cast<size_t>(i)]["id"], "app-" + std::to_string(5 - i));
+    EXPECT_EQ(apps[static_cast<size_t>(i)]["attempts"][0]["completed"], true);
+    EXPECT_EQ(apps[static_cast<size_t>(i)]["attempts"][0]["duration"], 1000);
+  }
+  // Round and round, so that every visit finds its store evicted.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 1; i <= 5; ++i) {
+      auto store = source.Find("app-" + std::to_string(i));
+      ASSERT_NE(store, nullptr) << "app-" << i;
+      EXPECT_EQ(store->app_id(), "app-" + std::to_string(i));
+      EXPECT_EQ(*store->Jobs(""), want_jobs) << "app-" << i;
+      EXPECT_EQ(*store->Stages(""), want_stages) << "app-" << i;
+      EXPECT_LE(source.LoadedForTest(), 2u);
+    }
+  }
+  // The most recently asked for stays: the same store, not a new read.
+  auto five = source.Find("app-5");
+  EXPECT_EQ(source.Find("app-5"), five);
+  // Every summary is the same as the stores give, loaded or not.
+  EXPECT_EQ(source.Applications(), apps);
+  EXPECT_EQ(source.Find("app-6"), nullptr);
   std::filesystem::remove_all(dir);
 }
 
