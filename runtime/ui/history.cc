@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -15,6 +16,18 @@ namespace ember::ui {
 namespace {
 // Requests within this long of a scan reuse it: the UI polls every second.
 constexpr auto kRescanEvery = std::chrono::milliseconds(500);
+
+// Replays `path` from `offset` into `store`; the offset just past what was
+// read, or the error (already logged).
+Result<uint64_t> ReadInto(const std::string& path, AppStore& store, uint64_t offset) {
+  auto read = events::ReadEventLog(
+      path, [&](events::Event&& e) { store.OnEvent(e); }, offset);
+  if (!read.ok()) {
+    EMBER_LOG(kWarning) << read.status().message();
+    return read.status();
+  }
+  return read->end_offset;
+}
 }  // namespace
 
 HistorySource::HistorySource(std::string dir, AppStore::Limits limits, size_t max_loaded)
@@ -24,41 +37,49 @@ void HistorySource::RefreshLocked() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_refresh_ < kRescanEvery) return;
   last_refresh_ = now;
-  std::set<std::string> seen;
+  // The listing first, so that logs gone (an .inprogress renamed at its
+  // end) are dropped before any eviction weighs them.
+  std::vector<std::pair<std::string, struct stat>> found;
   std::error_code ec;
   const std::string in_progress = std::string(events::kEventLogSuffix) + events::kInProgressSuffix;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::string path = entry.path().string();
+    std::string path = entry.path().string();
     if (!path.ends_with(events::kEventLogSuffix) && !path.ends_with(in_progress)) continue;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    seen.insert(path);
+    found.emplace_back(std::move(path), st);
+  }
+  if (ec) EMBER_LOG(kWarning) << "reading " << dir_ << ": " << ec.message();
+  std::set<std::string> seen;
+  for (const auto& [path, st] : found) seen.insert(path);
+  for (auto it = logs_.begin(); it != logs_.end();) {
+    it = seen.count(it->first) > 0 ? std::next(it) : logs_.erase(it);
+  }
+
+  for (const auto& [path, st] : found) {
     Log& log = logs_[path];
     const auto size = static_cast<uint64_t>(st.st_size);
     const int64_t mtime =
         static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (log.checked && log.size == size && log.mtime == mtime) continue;
+    if (log.checked && log.size == size && log.mtime == mtime) {
+      log.growing = false;
+      continue;
+    }
     const bool first_read = !log.checked;
     // Rewritten (shorter than what was read): from the start.
     if (log.store && size < log.offset) log.store.reset();
     log.size = size;
     log.mtime = mtime;
     log.checked = true;
-    if (!ReadMoreLocked(path, log)) {
+    log.growing = ReadMoreLocked(path, log);
+    if (!log.growing) {
       if (first_read && size > 0) {
         EMBER_LOG(kWarning) << path << ": not an event log (no ApplicationStart); skipped";
       }
       continue;
     }
-    // A log that is being written counts as used, so that the logs of
-    // running applications stay loaded rather than being read again from
-    // the start at every scan.
     log.last_used = ++use_clock_;
     EvictLocked(&log);
-  }
-  if (ec) EMBER_LOG(kWarning) << "reading " << dir_ << ": " << ec.message();
-  for (auto it = logs_.begin(); it != logs_.end();) {
-    it = seen.count(it->first) > 0 ? std::next(it) : logs_.erase(it);
   }
 }
 
@@ -68,15 +89,13 @@ bool HistorySource::ReadMoreLocked(const std::string& path, Log& log) {
     log.offset = 0;
   }
   AppStore& store = *log.store;
-  auto read = events::ReadEventLog(
-      path, [&](events::Event&& e) { store.OnEvent(e); }, log.offset);
-  if (!read.ok()) EMBER_LOG(kWarning) << read.status().message();
-  if (!read.ok() || store.app_id().empty()) {
+  auto end = ReadInto(path, store, log.offset);
+  if (!end.ok() || store.app_id().empty()) {
     log.store.reset();
     log.is_log = false;
     return false;
   }
-  log.offset = read->end_offset;
+  log.offset = *end;
   log.is_log = true;
   log.app_id = store.app_id();
   log.completed = store.completed();
@@ -85,23 +104,33 @@ bool HistorySource::ReadMoreLocked(const std::string& path, Log& log) {
 }
 
 void HistorySource::EvictLocked(const Log* keep) {
-  std::vector<Log*> loaded;
-  for (auto& [path, log] : logs_) {
-    if (log.store && &log != keep) loaded.push_back(&log);
+  const auto counted = [&](const Log& log) {
+    return log.store != nullptr && &log != keep && !Pinned(log);
+  };
+  size_t loaded = 0;
+  for (const auto& [path, log] : logs_) loaded += counted(log) ? 1 : 0;
+  const bool keep_counts = keep != nullptr && keep->store != nullptr && !Pinned(*keep);
+  const size_t room = max_loaded_ - (keep_counts ? 1 : 0);
+  // Usually one over: a linear search for the oldest beats sorting them all.
+  for (; loaded > room; --loaded) {
+    Log* oldest = nullptr;
+    for (auto& [path, log] : logs_) {
+      if (counted(log) && (oldest == nullptr || log.last_used < oldest->last_used)) oldest = &log;
+    }
+    // A request still holding an evicted store keeps it alive until it ends.
+    oldest->store.reset();
   }
-  const size_t others = max_loaded_ - (keep != nullptr && keep->store ? 1 : 0);
-  if (loaded.size() <= others) return;
-  std::sort(loaded.begin(), loaded.end(),
-            [](const Log* a, const Log* b) { return a->last_used < b->last_used; });
-  // A request still holding an evicted store keeps it alive until it ends.
-  for (size_t i = 0; i < loaded.size() - others; ++i) loaded[i]->store.reset();
 }
 
-HistorySource::Log* HistorySource::FindLocked(const std::string& app_id) {
-  Log* found = nullptr;
-  for (auto& [path, log] : logs_) {
+const std::string* HistorySource::FindLocked(const std::string& app_id) {
+  const std::string* found = nullptr;
+  bool found_completed = false;
+  for (const auto& [path, log] : logs_) {
     if (!log.is_log || log.app_id != app_id) continue;
-    if (found == nullptr || (!found->completed && log.completed)) found = &log;
+    if (found == nullptr || (!found_completed && log.completed)) {
+      found = &path;
+      found_completed = log.completed;
+    }
   }
   return found;
 }
@@ -109,17 +138,14 @@ HistorySource::Log* HistorySource::FindLocked(const std::string& app_id) {
 nlohmann::json HistorySource::Applications() {
   std::lock_guard<std::mutex> lock(mu_);
   RefreshLocked();
-  std::map<std::string, const Log*> by_id;
+  std::set<std::string> ids;
   for (const auto& [path, log] : logs_) {
-    if (!log.is_log) continue;
-    const Log*& slot = by_id[log.app_id];
-    // The finished log wins over an .inprogress one left behind.
-    if (slot == nullptr || (!slot->completed && log.completed)) slot = &log;
+    if (log.is_log) ids.insert(log.app_id);
   }
   nlohmann::json out = nlohmann::json::array();
   // Ids start with the time: newest first.
-  for (auto it = by_id.rbegin(); it != by_id.rend(); ++it) {
-    const Log& log = *it->second;
+  for (auto id = ids.rbegin(); id != ids.rend(); ++id) {
+    const Log& log = logs_.at(*FindLocked(*id));
     if (log.store) {
       out.push_back(log.store->Application());
       continue;
@@ -135,19 +161,42 @@ nlohmann::json HistorySource::Applications() {
 }
 
 std::shared_ptr<const AppStore> HistorySource::Find(const std::string& app_id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  RefreshLocked();
-  Log* log = FindLocked(app_id);
-  if (log == nullptr) return nullptr;
-  if (!log->store) {
-    // Evicted: read again from the start.
-    auto it = std::find_if(logs_.begin(), logs_.end(),
-                           [&](const auto& entry) { return &entry.second == log; });
-    if (!ReadMoreLocked(it->first, *log) || log->app_id != app_id) return nullptr;
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RefreshLocked();
+    const std::string* found = FindLocked(app_id);
+    if (found == nullptr) return nullptr;
+    Log& log = logs_.at(*found);
+    if (log.store) {
+      log.last_used = ++use_clock_;
+      EvictLocked(&log);
+      return log.store;
+    }
+    path = *found;
   }
-  log->last_used = ++use_clock_;
-  EvictLocked(log);
-  return log->store;
+  // Evicted: read again from the start, without the lock, so that other
+  // requests are answered meanwhile.
+  auto store = std::make_shared<AppStore>(limits_);
+  auto end = ReadInto(path, *store, 0);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = logs_.find(path);
+  if (!end.ok() || store->app_id() != app_id) {
+    // Changed under us, or unreadable for now: the next scan reads it again.
+    if (it != logs_.end()) it->second.checked = false;
+    return nullptr;
+  }
+  // Gone meanwhile (renamed at its end): this request still gets its answer.
+  if (it == logs_.end()) return store;
+  Log& log = it->second;
+  if (!log.store) {
+    // What the store has read, so the next scan carries on from there.
+    log.store = std::move(store);
+    log.offset = *end;
+  }
+  log.last_used = ++use_clock_;
+  EvictLocked(&log);
+  return log.store;
 }
 
 size_t HistorySource::LoadedForTest() {

@@ -12,7 +12,10 @@
 // full stores of at most `max_loaded` applications, the ones most recently
 // asked for, stay in memory. Another is read again from its log when a
 // request needs it, as Spark's history server does beyond
-// spark.history.retainedApplications.
+// spark.history.retainedApplications. The stores of logs that grew at the
+// last scan and have not ended also stay, beyond that bound: reading them
+// again from the start at every scan would cost far more, and there are
+// only as many as applications running.
 //
 // Thread-safety: thread-safe.
 #pragma once
@@ -47,6 +50,7 @@ class HistorySource : public AppSource {
     int64_t mtime = 0;
     bool checked = false;  // read at this size and time
     bool is_log = false;   // it had an ApplicationStart
+    bool growing = false;  // it grew at the last scan
     std::string app_id;
     bool completed = false;
     nlohmann::json summary;  // AppStore::Application() at the last read
@@ -59,10 +63,14 @@ class HistorySource : public AppSource {
   // store; false when it is no event log.
   bool ReadMoreLocked(const std::string& path, Log& log);
   void RefreshLocked();
-  // Drops the least recently used stores beyond max_loaded_, except `keep`.
+  // A store that eviction leaves alone and that the bound does not count.
+  static bool Pinned(const Log& log) { return log.growing && !log.completed; }
+  // Drops the least recently used stores beyond max_loaded_, except `keep`
+  // and the pinned ones.
   void EvictLocked(const Log* keep);
-  // The log of `app_id`: a finished one wins over an .inprogress left behind.
-  Log* FindLocked(const std::string& app_id);
+  // The path of `app_id`'s log, or null: a finished log wins over an
+  // .inprogress one left behind.
+  const std::string* FindLocked(const std::string& app_id);
 
   const std::string dir_;
   const AppStore::Limits limits_;

@@ -583,12 +583,73 @@ TEST(HistorySourceTest, HoldsAtMostMaxLoadedStoresAndReadsOthersAgainWhenAsked) 
       EXPECT_LE(source.LoadedForTest(), 2u);
     }
   }
-  // The most recently asked for stays: the same store, not a new read.
-  auto five = source.Find("app-5");
-  EXPECT_EQ(source.Find("app-5"), five);
+  // Least recently used goes first: after 1, 2, 1, 3, app-1's store is
+  // still the one read before, and app-2's was dropped.
+  auto one = source.Find("app-1");
+  auto two = source.Find("app-2");
+  EXPECT_EQ(source.Find("app-1"), one);
+  ASSERT_NE(source.Find("app-3"), nullptr);
+  EXPECT_EQ(source.Find("app-1"), one) << "the most recently used store was evicted";
+  EXPECT_NE(source.Find("app-2"), two) << "the least recently used store was kept";
   // Every summary is the same as the stores give, loaded or not.
   EXPECT_EQ(source.Applications(), apps);
   EXPECT_EQ(source.Find("app-6"), nullptr);
+  std::filesystem::remove_all(dir);
+}
+
+// Room for one store: a log being written stays loaded beyond that and is
+// read incrementally, and once it stops growing it is evicted like any
+// other, its summary still that of a running application.
+TEST(HistorySourceTest, ALogBeingWrittenStaysLoadedUntilItStopsGrowing) {
+  const std::string dir = testing::MakeTempDir("ember-history");
+  for (const char* id : {"app-1", "app-2"}) {
+    auto writer = events::EventLogWriter::Open(dir, id);
+    ASSERT_TRUE(writer.ok());
+    (*writer)->OnEvent(events::ApplicationStart{1000, id, "x", "u", "local[1]", "0.1.0", {}});
+    (*writer)->OnEvent(events::ApplicationEnd{2000, true, ""});
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  const std::string running_log = dir + "/app-3.jsonl.inprogress";
+  const events::Millis started = events::NowMillis() - 5000;
+  {
+    std::ofstream out(running_log);
+    out << ToJson(events::ApplicationStart{started, "app-3", "y", "u", "local[1]", "0.1.0", {}})
+               .dump()
+        << "\n"
+        << ToJson(events::JobStart{started + 1, 0, "count", {}}).dump() << "\n";
+  }
+  const auto rescan = [] { std::this_thread::sleep_for(std::chrono::milliseconds(600)); };
+  HistorySource source(dir, AppStore::Limits{}, 1);
+  ASSERT_EQ(source.Applications().size(), 3u);
+  auto running = source.Find("app-3");
+  ASSERT_NE(running, nullptr);
+  ASSERT_NE(source.Find("app-1"), nullptr);
+  ASSERT_NE(source.Find("app-2"), nullptr);
+  EXPECT_EQ(source.LoadedForTest(), 2u) << "the running log and the one asked for last";
+
+  {
+    std::ofstream out(running_log, std::ios::app);
+    out << ToJson(events::JobEnd{started + 2, 0, true, ""}).dump() << "\n";
+  }
+  rescan();
+  ASSERT_NE(source.Find("app-1"), nullptr);
+  EXPECT_EQ(source.Find("app-3"), running) << "the growing log was read again from the start";
+  EXPECT_EQ((*running->Jobs(""))[0]["status"], "SUCCEEDED");
+
+  // Unchanged at the next scan: no longer pinned, so asking for another
+  // application evicts it.
+  rescan();
+  ASSERT_NE(source.Find("app-1"), nullptr);
+  EXPECT_EQ(source.LoadedForTest(), 1u);
+  const json apps = source.Applications();
+  ASSERT_EQ(apps.size(), 3u);
+  EXPECT_EQ(apps[0]["id"], "app-3");
+  EXPECT_EQ(apps[0]["attempts"][0]["completed"], false);
+  EXPECT_GE(apps[0]["attempts"][0]["duration"].get<int64_t>(), 5000) << "a stale duration";
+  auto again = source.Find("app-3");
+  ASSERT_NE(again, nullptr);
+  EXPECT_NE(again, running);
+  EXPECT_EQ(*again->Jobs(""), *running->Jobs(""));
   std::filesystem::remove_all(dir);
 }
 
