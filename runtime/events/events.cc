@@ -45,14 +45,16 @@ namespace {
 
 // Numbers read back with their range checked: nlohmann converts -1 to
 // 4294967295 and 1e30 to an undefined value without a word.
-uint64_t Unsigned(const json& j, const char* key, uint64_t max) {
-  const json& v = j.at(key);
+uint64_t UnsignedValue(const json& v, const char* key, uint64_t max) {
   if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
     throw std::invalid_argument(std::string("\"") + key + "\" is not a non-negative integer");
   }
   const uint64_t n = v.get<uint64_t>();
   if (n > max) throw std::invalid_argument(std::string("\"") + key + "\" is out of range");
   return n;
+}
+uint64_t Unsigned(const json& j, const char* key, uint64_t max) {
+  return UnsignedValue(j.at(key), key, max);
 }
 uint32_t U32(const json& j, const char* key) {
   return static_cast<uint32_t>(Unsigned(j, key, UINT32_MAX));
@@ -90,10 +92,7 @@ StageInfo StageInfoFrom(const json& j) {
   s.name = j.at("name").get<std::string>();
   s.num_tasks = U32(j, "numTasks");
   for (const json& id : j.at("parentIds")) {
-    if (!id.is_number_unsigned() || id.get<uint64_t>() > UINT32_MAX) {
-      throw std::invalid_argument("\"parentIds\" holds something that is not a stage id");
-    }
-    s.parent_ids.push_back(id.get<uint32_t>());
+    s.parent_ids.push_back(static_cast<uint32_t>(UnsignedValue(id, "parentIds", UINT32_MAX)));
   }
   s.operations = j.at("operations").get<std::vector<std::string>>();
   s.reads_shuffle = j.at("readsShuffle").get<bool>();

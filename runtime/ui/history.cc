@@ -122,14 +122,17 @@ void HistorySource::EvictLocked(const Log* keep) {
   }
 }
 
+bool HistorySource::Prefer(const Log& candidate, const Log* current) {
+  return current == nullptr || (!current->completed && candidate.completed);
+}
+
 const std::string* HistorySource::FindLocked(const std::string& app_id) {
   const std::string* found = nullptr;
-  bool found_completed = false;
+  const Log* found_log = nullptr;
   for (const auto& [path, log] : logs_) {
-    if (!log.is_log || log.app_id != app_id) continue;
-    if (found == nullptr || (!found_completed && log.completed)) {
+    if (log.is_log && log.app_id == app_id && Prefer(log, found_log)) {
       found = &path;
-      found_completed = log.completed;
+      found_log = &log;
     }
   }
   return found;
@@ -138,14 +141,16 @@ const std::string* HistorySource::FindLocked(const std::string& app_id) {
 nlohmann::json HistorySource::Applications() {
   std::lock_guard<std::mutex> lock(mu_);
   RefreshLocked();
-  std::set<std::string> ids;
+  std::map<std::string, const Log*> by_id;
   for (const auto& [path, log] : logs_) {
-    if (log.is_log) ids.insert(log.app_id);
+    if (!log.is_log) continue;
+    const Log*& slot = by_id[log.app_id];
+    if (Prefer(log, slot)) slot = &log;
   }
   nlohmann::json out = nlohmann::json::array();
   // Ids start with the time: newest first.
-  for (auto id = ids.rbegin(); id != ids.rend(); ++id) {
-    const Log& log = logs_.at(*FindLocked(*id));
+  for (auto it = by_id.rbegin(); it != by_id.rend(); ++it) {
+    const Log& log = *it->second;
     if (log.store) {
       out.push_back(log.store->Application());
       continue;

@@ -68,8 +68,10 @@ class HistorySource : public AppSource {
   // Drops the least recently used stores beyond max_loaded_, except `keep`
   // and the pinned ones.
   void EvictLocked(const Log* keep);
-  // The path of `app_id`'s log, or null: a finished log wins over an
-  // .inprogress one left behind.
+  // Whether `candidate` serves its application rather than `current`: a
+  // finished log wins over an .inprogress one left behind.
+  static bool Prefer(const Log& candidate, const Log* current);
+  // The path of `app_id`'s log, or null.
   const std::string* FindLocked(const std::string& app_id);
 
   const std::string dir_;

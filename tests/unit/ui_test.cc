@@ -375,6 +375,15 @@ TEST(EventLogTest, EventsRoundTripAndACutLastLineIsDropped) {
   json too_big = ToJson(events::TaskStart{1, 2, 3, 4, 5, "e"});
   too_big["index"] = uint64_t{1} << 40;
   EXPECT_FALSE(events::FromJson(too_big).ok());
+  events::StageInfo stage{1, "collect", 2, {0}, {"map"}, true, false, false};
+  for (const json& bad : {json(-1), json(uint64_t{1} << 40), json("0")}) {
+    json job = ToJson(events::JobStart{1, 0, "count", {stage}});
+    job["stages"][0]["parentIds"][0] = bad;
+    auto refused = events::FromJson(job);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("parentIds"), std::string::npos)
+        << refused.status().message();
+  }
   std::filesystem::remove_all(dir);
 }
 
@@ -594,6 +603,35 @@ TEST(HistorySourceTest, HoldsAtMostMaxLoadedStoresAndReadsOthersAgainWhenAsked) 
   // Every summary is the same as the stores give, loaded or not.
   EXPECT_EQ(source.Applications(), apps);
   EXPECT_EQ(source.Find("app-6"), nullptr);
+  std::filesystem::remove_all(dir);
+}
+
+// A driver that ended cleanly after an earlier attempt was killed leaves
+// both APP.jsonl and a stale APP.jsonl.inprogress: the finished one serves,
+// in the list and in full.
+TEST(HistorySourceTest, AFinishedLogWinsOverAnInProgressOneLeftBehind) {
+  const std::string dir = testing::MakeTempDir("ember-history");
+  {
+    auto writer = events::EventLogWriter::Open(dir, "app-1");
+    ASSERT_TRUE(writer.ok());
+    for (const Event& e : WordCountEvents()) (*writer)->OnEvent(e);
+    (*writer)->OnEvent(events::ApplicationEnd{2000, true, ""});
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  {
+    std::ofstream out(dir + "/app-1.jsonl.inprogress");
+    out << ToJson(events::ApplicationStart{1000, "app-1", "wc", "alice", "local[1]", "0.1.0", {}})
+               .dump()
+        << "\n";
+  }
+  HistorySource source(dir, AppStore::Limits{}, 1);
+  const json apps = source.Applications();
+  ASSERT_EQ(apps.size(), 1u) << apps.dump();
+  EXPECT_EQ(apps[0]["attempts"][0]["completed"], true);
+  auto store = source.Find("app-1");
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->completed());
+  EXPECT_EQ(*store->Jobs(""), *Fold(WordCountEvents())->Jobs(""));
   std::filesystem::remove_all(dir);
 }
 
